@@ -1,0 +1,34 @@
+# Every target runs inside .venv, created from requirements.txt on first use.
+# Needs only Python 3.11 and make.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NOTEBOOK := linear_regression_training_loops.ipynb
+INSTALLED := $(VENV)/.installed
+
+.PHONY: notebook run test lint clean
+
+notebook: $(INSTALLED)  ## open the notebook in Jupyter
+	$(BIN)/jupyter notebook $(NOTEBOOK)
+
+run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs and images/
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False \
+		'--ExecutePreprocessor.extra_arguments=["--IPKernelApp.capture_fd_output=False"]' \
+		$(NOTEBOOK)
+
+test: $(INSTALLED)  ## lint, then re-run the notebook against its stored outputs, then the other tests
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+$(INSTALLED): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache
