@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 NOTEBOOK := linear_regression_training_loops.ipynb
 INSTALLED := $(VENV)/.installed
 
-.PHONY: notebook run test lint clean
+.PHONY: notebook run test lint html slides clean
 
 notebook: $(INSTALLED)  ## open the notebook in Jupyter
 	$(BIN)/jupyter notebook $(NOTEBOOK)
@@ -31,4 +31,10 @@ $(INSTALLED): requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build
+
+html: $(INSTALLED)  ## the rendered page nbviewer and GitHub readers see, in build/
+	$(BIN)/jupyter nbconvert --to html --output-dir build $(NOTEBOOK)
+
+slides: $(INSTALLED)  ## a reveal.js slide deck from the cells' slideshow metadata, in build/
+	$(BIN)/jupyter nbconvert --to slides --output-dir build $(NOTEBOOK)

@@ -50,4 +50,4 @@ def test_diverging_learning_rate_stops_training_with_advice(run_notebook, learni
         run_notebook(LEARNING_RATE=learning_rate)
     assert failure.value.ename == "FloatingPointError"
     assert "Training diverged at epoch" in failure.value.evalue
-    assert f"LEARNING_RATE = {learning_rate:g} is too large" in failure.value.evalue
+    assert f"The learning rate {learning_rate:g} is too large" in failure.value.evalue
