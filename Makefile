@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 NOTEBOOK := linear_regression_training_loops.ipynb
 INSTALLED := $(VENV)/.installed
 
-.PHONY: notebook run test lint html slides clean
+.PHONY: notebook run test lint html slides bench clean
 
 notebook: $(INSTALLED)  ## open the notebook in Jupyter
 	$(BIN)/jupyter notebook $(NOTEBOOK)
@@ -38,3 +38,7 @@ html: $(INSTALLED)  ## the rendered page nbviewer and GitHub readers see, in bui
 
 slides: $(INSTALLED)  ## a reveal.js slide deck from the cells' slideshow metadata, in build/
 	$(BIN)/jupyter nbconvert --to slides --output-dir build $(NOTEBOOK)
+
+bench: $(INSTALLED)  ## speed figures (not tests): per-step cost by data size, notebook time against the import floor
+	$(BIN)/python benchmarks/step_time.py
+	$(BIN)/python benchmarks/notebook_time.py

@@ -1,0 +1,124 @@
+"""Cost of one full-batch gradient-descent step for f(x) = x·W + b, as the data grow.
+
+Prints microseconds per step for an eager step, the same step under tf.function, the whole loop
+compiled into one graph, and a step through a Keras SGD optimizer (eager and compiled), plus the time
+of NumPy's exact least-squares solve; then each one's speed-up over the eager step.
+Not a test: numbers depend on the machine. Run: .venv/bin/python benchmarks/step_time.py
+"""
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import tensorflow as tf
+
+LEARNING_RATE = 0.1
+SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
+
+
+def make_data(n: int, seed: int = 42) -> tuple[tf.Tensor, tf.Tensor]:
+    x = tf.random.stateless_normal([n], seed=[seed, 1])
+    y = 3.0 * x + 2.0 + 0.5 * tf.random.stateless_normal([n], seed=[seed, 2])
+    return x, y
+
+
+def loss_and_grads(x, y, W, b):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - (x * W + b)))
+    return loss, tape.gradient(loss, [W, b])
+
+
+def manual_step(x, y, W, b, learning_rate):
+    loss, (dW, db) = loss_and_grads(x, y, W, b)
+    W.assign_sub(learning_rate * dW)
+    b.assign_sub(learning_rate * db)
+    return loss
+
+
+@tf.function
+def compiled_loop(x, y, W, b, learning_rate, steps):
+    for _ in tf.range(steps):
+        manual_step(x, y, W, b, learning_rate)
+
+
+def make_keras_step(optimizer: tf.keras.optimizers.Optimizer) -> Callable:
+    def keras_step(x, y, W, b):
+        loss, grads = loss_and_grads(x, y, W, b)
+        optimizer.apply_gradients(zip(grads, [W, b], strict=True))
+        return loss
+
+    return keras_step
+
+
+def seconds_per_step(run: Callable[[int], object], budget: float, repeats: int) -> float:
+    """Median time per step of run(steps), with steps chosen so one repeat takes about `budget` seconds."""
+    run(1)  # warm-up: tracing and first-call costs are not counted
+    start = time.perf_counter()
+    run(1)
+    steps = max(2, int(budget / max(time.perf_counter() - start, 1e-6)))
+    run(steps)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(steps)
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
+    x, y = make_data(n)
+    W, b = tf.Variable(0.0), tf.Variable(0.0)
+    rate = tf.constant(LEARNING_RATE)
+    compiled_step = tf.function(manual_step)
+    keras_eager = make_keras_step(tf.keras.optimizers.SGD(LEARNING_RATE))
+    keras_compiled = tf.function(make_keras_step(tf.keras.optimizers.SGD(LEARNING_RATE)))
+    design = np.stack([x.numpy().astype(np.float64), np.ones(n)], axis=1)
+    targets = y.numpy().astype(np.float64)
+
+    def repeat(step: Callable, *args) -> Callable[[int], None]:
+        def run(steps: int) -> None:
+            for _ in range(steps):
+                step(*args)
+
+        return run
+
+    return {
+        "eager": seconds_per_step(repeat(manual_step, x, y, W, b, rate), budget, repeats),
+        "tf.function": seconds_per_step(repeat(compiled_step, x, y, W, b, rate), budget, repeats),
+        "loop in graph": seconds_per_step(lambda s: compiled_loop(x, y, W, b, rate, tf.constant(s)), budget, repeats),
+        "Keras SGD eager": seconds_per_step(repeat(keras_eager, x, y, W, b), budget, repeats),
+        "Keras SGD tf.function": seconds_per_step(repeat(keras_compiled, x, y, W, b), budget, repeats),
+        "NumPy lstsq (whole fit)": seconds_per_step(
+            repeat(np.linalg.lstsq, design, targets, None), budget, repeats),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--budget", type=float, default=0.2, help="seconds per timed repeat")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    results = {n: measure(n, args.budget, args.repeats) for n in args.sizes}
+    names = list(next(iter(results.values())))
+    print(f"TensorFlow {tf.__version__}, NumPy {np.__version__}, {os.cpu_count()} CPUs; "
+          f"median of {args.repeats} repeats\n")
+    print("µs per step")
+    print(f"{'N':>10}" + "".join(f"{name:>25}" for name in names))
+    for n, row in results.items():
+        print(f"{n:>10,}" + "".join(f"{row[name] * 1e6:>25,.1f}" for name in names))
+    print("\nspeed-up over the eager step (higher is faster)")
+    print(f"{'N':>10}" + "".join(f"{name:>25}" for name in names[1:]))
+    for n, row in results.items():
+        print(f"{n:>10,}" + "".join(f"{row['eager'] / row[name]:>24.1f}×" for name in names[1:]))
+
+
+if __name__ == "__main__":
+    main()
