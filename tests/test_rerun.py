@@ -6,11 +6,21 @@ from nbclient import NotebookClient
 
 
 def visible_outputs(cell) -> list[str]:
-    """The text a reader sees from a cell; figures count by their presence, not their pixels."""
-    shown = []
+    """The text a reader sees from a cell; figures count by their presence, not their pixels.
+
+    Consecutive stream outputs are joined: the kernel may flush one print as one chunk or two.
+    """
+    shown: list[str] = []
+    previous_stream = None
     for output in cell.outputs:
-        if "text" in output:
-            shown.append(output["text"])
+        if output["output_type"] == "stream":
+            if previous_stream == output["name"]:
+                shown[-1] += output["text"]
+            else:
+                shown.append(output["text"])
+            previous_stream = output["name"]
+            continue
+        previous_stream = None
         for mime, value in output.get("data", {}).items():
             shown.append(mime if mime.startswith("image/") else value)
     return shown
