@@ -14,6 +14,9 @@ OTHER_EXPERIMENTS = {
         "X_MEAN": -20.0, "X_STD": 0.5, "NUM_EXAMPLES": 5000, "LEARNING_RATE": 0.3, "EPOCHS": 60,
     },
     "no noise at all": {"NOISE_STD": 0.0},
+    "the one-step learning rate, odd N, other sweep": {
+        "LEARNING_RATE": 0.5, "NUM_EXAMPLES": 1001, "SWEEP_RATES": [0.2, 0.7], "BATCH_SIZE": 64,
+    },
 }
 
 BAD_VALUES = {
@@ -27,6 +30,8 @@ BAD_VALUES = {
     "negative noise": ("NOISE_STD", -1.0, "NOISE_STD = -1.0 is not allowed: NOISE_STD must be a finite number >= 0"),
     "infinite noise": ("NOISE_STD", math.inf, "NOISE_STD = inf is not allowed"),
     "NaN slope": ("TRUE_W", math.nan, "TRUE_W = nan is not allowed: TRUE_W must be a finite number"),
+    "sweep rates as text": ("SWEEP_RATES", "fast", "SWEEP_RATES = 'fast' is not allowed"),
+    "too few sweep epochs": ("SWEEP_EPOCHS", 3, "SWEEP_EPOCHS = 3 is not allowed: SWEEP_EPOCHS must be an integer >= 4"),
 }
 
 
