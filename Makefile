@@ -34,7 +34,8 @@ clean:
 	rm -rf $(VENV) .pytest_cache build
 
 html: $(INSTALLED)  ## the rendered page nbviewer and GitHub readers see, in build/
-	$(BIN)/jupyter nbconvert --to html --output-dir build $(NOTEBOOK)
+	$(BIN)/jupyter nbconvert --to html --TemplateExporter.extra_template_basedirs=templates \
+		--template alt_text --output-dir build $(NOTEBOOK)
 
 slides: $(INSTALLED)  ## a reveal.js slide deck from the cells' slideshow metadata, in build/
 	$(BIN)/jupyter nbconvert --to slides --output-dir build $(NOTEBOOK)

@@ -39,12 +39,14 @@ def test_no_memory_addresses_in_outputs(notebook_json):
             assert not MEMORY_ADDRESS.search(text), f"code cell {index} prints a memory address"
 
 
-def test_every_plot_is_saved_and_shown(notebook_json):
+def test_every_plot_is_saved_and_shown_with_alt_text(notebook_json):
     for cell in code_cells(notebook_json):
         source = "".join(cell["source"])
         if "plt.subplots(" in source:
-            assert re.search(r'save_and_show\(fig, "[\w-]+"\)$', source.rstrip()), source[:60]
-            assert [o["output_type"] for o in cell["outputs"]][-1] == "display_data"
+            assert re.search(r'save_and_show\(fig, "[\w-]+", alt=', source), source[:60]
+            shown = [o for o in cell["outputs"] if o["output_type"] == "display_data"]
+            assert len(shown) == 1, source[:60]
+            assert len(shown[0]["metadata"]["image/png"]["alt"]) > 40, source[:60]
 
 
 def test_referenced_images_exist(notebook_json):
@@ -59,7 +61,7 @@ def test_referenced_images_exist(notebook_json):
 def test_saved_figures_are_committed(notebook_json):
     saved = set()
     for cell in code_cells(notebook_json):
-        saved.update(re.findall(r'save_and_show\(fig, "([\w-]+)"\)', "".join(cell["source"])))
+        saved.update(re.findall(r'save_and_show\(fig, "([\w-]+)"', "".join(cell["source"])))
     assert saved, "the notebook should save its figures"
     for name in saved:
         assert (ROOT / "images" / f"{name}.png").is_file(), name

@@ -92,7 +92,7 @@ def test_slides_build_with_one_slide_per_section(notebook_json):
     slide_cells = [c for c in notebook_json["cells"]
                    if c["metadata"].get("slideshow", {}).get("slide_type") == "slide"]
     sections = [c for c in notebook_json["cells"]
-                if c["cell_type"] == "markdown" and re.match(r"##? ", "".join(c["source"]))]
+                if c["cell_type"] == "markdown" and re.match(r"(<a id=\"[\w-]+\"></a>\s*)?##? ", "".join(c["source"]))]
     assert len(slide_cells) == len(sections)
     assert deck.count("<section") >= len(slide_cells)
     assert '<aside class="notes">' in deck
