@@ -1,14 +1,41 @@
-"""Shared helpers: where the notebook is, and how to run it with other parameters."""
+"""Shared helpers: where the notebook is, and one live kernel that has run it, cell by cell, twice."""
 
 import json
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import papermill
+import nbformat
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "linear_regression_training_loops.ipynb"
+
+
+def git_status() -> str | None:
+    try:
+        return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None  # not a git checkout
+
+
+GIT_STATUS = pytest.StashKey[str | None]()
+
+
+def pytest_sessionstart(session):
+    session.config.stash[GIT_STATUS] = git_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests leave the tree as they found it: fail the run if they changed `git status`."""
+    before, after = session.config.stash.get(GIT_STATUS, None), git_status()
+    if before is not None and after != before:
+        print(f"\nThe tests changed the repository's files (git status --porcelain):\n{after}")
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")
@@ -17,24 +44,60 @@ def notebook_json() -> dict[str, Any]:
     return json.loads(NOTEBOOK.read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def run_notebook(tmp_path: Path):
-    """Execute the notebook in a scratch folder with some parameters replaced.
+def is_volatile(cell) -> bool:
+    return "NBVAL_IGNORE_OUTPUT" in cell.source
 
-    Figures are written to tmp_path/images, never over the committed ones.
-    Raises papermill.PapermillExecutionError if a cell fails.
-    """
 
-    def run(**parameters: Any) -> Path:
-        output = tmp_path / "executed.ipynb"
-        papermill.execute_notebook(
-            str(NOTEBOOK),
-            str(output),
-            parameters=parameters,
-            cwd=str(tmp_path),
-            kernel_name="python3",
-            progress_bar=False,
-        )
-        return output
+def visible_outputs(cell) -> list[str]:
+    """The text a reader sees from a cell; figures count by their presence, not their pixels."""
+    shown: list[str] = []
+    for output in cell.outputs:
+        if output["output_type"] == "stream":  # the kernel may flush one print in two chunks: join them
+            text = f"{output['name']}: "
+            if shown and shown[-1].startswith(text):
+                shown[-1] += output["text"]
+            else:
+                shown.append(text + output["text"])
+            continue
+        if output["output_type"] == "error":
+            shown.append(f"error: {output['ename']}: {output['evalue']}")
+        for mime, value in output.get("data", {}).items():
+            shown.append(mime if mime.startswith("image/") else value)
+    return shown
 
-    return run
+
+@dataclass
+class LiveNotebook:
+    """A kernel that has executed the notebook top to bottom, each code cell twice in a row."""
+
+    client: NotebookClient
+    nb: nbformat.NotebookNode
+    folder: Path
+    runs: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # index, first, second
+
+    def code_cells(self) -> list[tuple[int, nbformat.NotebookNode]]:
+        return [(i, c) for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
+
+    def execute(self, source: str, index: int = 0) -> nbformat.NotebookNode:
+        """Run source as a new cell; errors are kept in its outputs instead of raised."""
+        cell = nbformat.v4.new_code_cell(source)
+        try:
+            self.client.execute_cell(cell, index)
+        except CellExecutionError:
+            pass
+        return cell
+
+
+@pytest.fixture(scope="session")
+def live_notebook(tmp_path_factory):
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    folder = tmp_path_factory.mktemp("live")
+    client = NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}})
+    with client.setup_kernel():
+        live = LiveNotebook(client, nb, folder)
+        for index, cell in live.code_cells():
+            client.execute_cell(cell, index)
+            first = visible_outputs(cell)
+            client.execute_cell(cell, index)
+            live.runs.append((index, first, visible_outputs(cell)))
+        yield live

@@ -1,13 +1,10 @@
 """The self-checking exercises: stored as "not tried yet", and each check tells right from wrong.
 
-One kernel runs the notebook once; then, for each exercise, a reference solution and a plausible
-wrong answer are typed into the exercise cell in turn, and the check cell after it is run again.
+In the live kernel, a reference solution and a plausible wrong answer are typed into each
+exercise cell in turn, and the check cell after it is run again.
 """
 
-import nbformat
 import pytest
-from conftest import NOTEBOOK
-from nbclient import NotebookClient
 
 SOLUTIONS = {
     "exercise-mae": "def mae(y, y_pred):\n    return tf.reduce_mean(tf.abs(y - y_pred))",
@@ -34,26 +31,20 @@ def printed(cell) -> str:
 
 
 @pytest.fixture(scope="module")
-def exercise_runs(tmp_path_factory):
+def exercise_runs(live_notebook):
     """For each exercise: what its check printed as committed, with the solution, and with the wrong answer."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    folder = tmp_path_factory.mktemp("exercises")
-    client = NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}})
     runs = {}
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code":
-                client.execute_cell(cell, index)
-        for index, cell in enumerate(nb.cells):
-            tag = next((t for t in cell.metadata.get("tags", []) if t.startswith("exercise-")), None)
-            if tag is None:
-                continue
-            check_index = index + 1
-            outputs = {"committed": printed(nb.cells[check_index])}
-            for name, source in (("solution", SOLUTIONS[tag]), ("wrong", WRONG_ANSWERS[tag][0])):
-                client.execute_cell(nbformat.v4.new_code_cell(source), index)
-                outputs[name] = printed(client.execute_cell(nb.cells[check_index], check_index))
-            runs[tag] = outputs
+    cells = live_notebook.nb.cells
+    for index, cell in enumerate(cells):
+        tag = next((t for t in cell.metadata.get("tags", []) if t.startswith("exercise-")), None)
+        if tag is None:
+            continue
+        check = cells[index + 1].source
+        outputs = {"committed": printed(live_notebook.execute(cell.source + "\n" + check))}
+        for name, source in (("solution", SOLUTIONS[tag]), ("wrong", WRONG_ANSWERS[tag][0])):
+            outputs[name] = printed(live_notebook.execute(source + "\n" + check))
+        live_notebook.execute(cell.source)  # back to the committed state
+        runs[tag] = outputs
     return runs
 
 

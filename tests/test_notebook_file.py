@@ -33,6 +33,12 @@ def test_no_errors_or_stderr_stored(notebook_json):
             assert output.get("name") != "stderr", f"code cell {index} stores stderr output"
 
 
+def test_each_cell_prints_in_one_piece(notebook_json):
+    for index, cell in enumerate(code_cells(notebook_json), start=1):
+        names = [o["name"] for o in cell["outputs"] if o["output_type"] == "stream"]
+        assert len(names) == len(set(names)), f"code cell {index} stores its output in several pieces"
+
+
 def test_no_memory_addresses_in_outputs(notebook_json):
     for index, cell in enumerate(code_cells(notebook_json), start=1):
         for text in output_texts(cell):

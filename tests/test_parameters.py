@@ -1,58 +1,179 @@
-"""The notebook under other parameters: its checks hold, and nonsense fails early and clearly."""
+"""The notebook's allowed parameter space: values outside stop at the check, values inside pass every assert.
 
+Bad values run the notebook's own `check_parameters` in-process. Parameter sets inside the space
+(edges, then random draws with a fixed seed) run in the live kernel: each set replaces the constants,
+then re-runs every code cell after the parameters cell, with figures drawn but not saved.
+"""
+
+import ast
 import math
+import random
+import time
+from typing import Any
 
-import papermill
+import nbformat
 import pytest
+from conftest import NOTEBOOK, is_volatile
 
-OTHER_EXPERIMENTS = {
-    "another seed": {"SEED": 7},
-    "other line, fewer and noisier examples": {
-        "TRUE_W": -1.5, "TRUE_B": 10.0, "NOISE_STD": 1.0, "NUM_EXAMPLES": 200, "SEED": 3,
-    },
-    "inputs far from 0, larger step": {
-        "X_MEAN": -20.0, "X_STD": 0.5, "NUM_EXAMPLES": 5000, "LEARNING_RATE": 0.3, "EPOCHS": 60,
-    },
-    "no noise at all": {"NOISE_STD": 0.0},
-    "the one-step learning rate, odd N, other sweep": {
-        "LEARNING_RATE": 0.5, "NUM_EXAMPLES": 1001, "SWEEP_RATES": [0.2, 0.7], "BATCH_SIZE": 64,
-    },
+RANDOM_SETS, DRAW_SEED = 25, 2026
+
+
+def notebook_cells() -> list[nbformat.NotebookNode]:
+    return nbformat.read(NOTEBOOK, as_version=4).cells
+
+
+def parameters_index(cells) -> int:
+    return next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+
+
+def defaults() -> dict[str, Any]:
+    cells = notebook_cells()
+    tree = ast.parse(cells[parameters_index(cells)].source)
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
+
+
+def check_parameters():
+    """The notebook's own check_parameters function, taken from its source."""
+    cells = notebook_cells()
+    for cell in cells:
+        for node in ast.parse(cell.source).body if cell.cell_type == "code" else []:
+            if isinstance(node, ast.FunctionDef) and node.name == "check_parameters":
+                namespace = {"math": math}
+                exec(compile(ast.Module([node], []), "check_parameters", "exec"), namespace)  # noqa: S102 (its own code)
+                return namespace["check_parameters"]
+    raise AssertionError("the notebook defines no check_parameters")
+
+
+BAD_VALUES = {  # just outside each range, and nonsense
+    "one example": ({"NUM_EXAMPLES": 1}, "NUM_EXAMPLES = 1 is not allowed: NUM_EXAMPLES must be an integer from 2 to"),
+    "too many examples": ({"NUM_EXAMPLES": 1_000_001}, "NUM_EXAMPLES = 1000001 is not allowed"),
+    "fractional count": ({"NUM_EXAMPLES": 10.5}, "NUM_EXAMPLES = 10.5 is not allowed"),
+    "zero epochs": ({"EPOCHS": 0}, "EPOCHS = 0 is not allowed: EPOCHS must be an integer from 1 to 10,000"),
+    "zero learning rate": ({"LEARNING_RATE": 0.0}, "LEARNING_RATE = 0.0 is not allowed"),
+    "learning rate above 10": ({"LEARNING_RATE": 10.5}, "LEARNING_RATE = 10.5 is not allowed"),
+    "NaN learning rate": ({"LEARNING_RATE": math.nan}, "LEARNING_RATE = nan is not allowed"),
+    "text learning rate": ({"LEARNING_RATE": "fast"}, "LEARNING_RATE = 'fast' is not allowed"),
+    "boolean learning rate": ({"LEARNING_RATE": True}, "LEARNING_RATE = True is not allowed"),
+    "negative noise": ({"NOISE_STD": -1.0}, "NOISE_STD = -1.0 is not allowed: NOISE_STD must be a number from 0"),
+    "infinite noise": ({"NOISE_STD": math.inf}, "NOISE_STD = inf is not allowed"),
+    "NaN slope": ({"TRUE_W": math.nan}, "TRUE_W = nan is not allowed"),
+    "huge slope": ({"TRUE_W": 1000.5}, "TRUE_W = 1000.5 is not allowed"),
+    "huge intercept": ({"TRUE_B": -1001}, "TRUE_B = -1001 is not allowed"),
+    "tiny input spread": ({"X_STD": 0.0009}, "X_STD = 0.0009 is not allowed"),
+    "inputs too far from 0": ({"X_MEAN": 201.0, "X_STD": 2.0}, "X_MEAN = 201.0 is not allowed with X_STD = 2.0"),
+    "seed too large": ({"SEED": 2**31}, "SEED = 2147483648 is not allowed"),
+    "negative seed": ({"SEED": -1}, "SEED = -1 is not allowed"),
+    "too few repeats": ({"REPEATS": 99}, "REPEATS = 99 is not allowed"),
+    "sweep rates as text": ({"SWEEP_RATES": "fast"}, "SWEEP_RATES = 'fast' is not allowed"),
+    "empty sweep": ({"SWEEP_RATES": []}, "SWEEP_RATES = [] is not allowed"),
+    "sweep rate too large": ({"SWEEP_RATES": [0.1, 1.3]}, "SWEEP_RATES = [0.1, 1.3] is not allowed"),
+    "too few sweep epochs": ({"SWEEP_EPOCHS": 3}, "SWEEP_EPOCHS = 3 is not allowed"),
+    "zero batch": ({"BATCH_SIZE": 0}, "BATCH_SIZE = 0 is not allowed"),
+    "no figures folder": ({"FIGURES_DIR": ""}, "FIGURES_DIR = '' is not allowed"),
 }
 
-BAD_VALUES = {
-    "one example": ("NUM_EXAMPLES", 1, "NUM_EXAMPLES = 1 is not allowed: NUM_EXAMPLES must be an integer >= 2"),
-    "fractional count": ("NUM_EXAMPLES", 10.5, "NUM_EXAMPLES = 10.5 is not allowed"),
-    "zero epochs": ("EPOCHS", 0, "EPOCHS = 0 is not allowed: EPOCHS must be an integer >= 1"),
-    "zero learning rate": ("LEARNING_RATE", 0.0, "LEARNING_RATE = 0.0 is not allowed: LEARNING_RATE must be a positive finite number"),
-    "negative learning rate": ("LEARNING_RATE", -0.1, "LEARNING_RATE = -0.1 is not allowed"),
-    "NaN learning rate": ("LEARNING_RATE", math.nan, "LEARNING_RATE = nan is not allowed"),
-    "text learning rate": ("LEARNING_RATE", "fast", "LEARNING_RATE = 'fast' is not allowed"),
-    "negative noise": ("NOISE_STD", -1.0, "NOISE_STD = -1.0 is not allowed: NOISE_STD must be a finite number >= 0"),
-    "infinite noise": ("NOISE_STD", math.inf, "NOISE_STD = inf is not allowed"),
-    "NaN slope": ("TRUE_W", math.nan, "TRUE_W = nan is not allowed: TRUE_W must be a finite number"),
-    "sweep rates as text": ("SWEEP_RATES", "fast", "SWEEP_RATES = 'fast' is not allowed"),
-    "too few sweep epochs": ("SWEEP_EPOCHS", 3, "SWEEP_EPOCHS = 3 is not allowed: SWEEP_EPOCHS must be an integer >= 4"),
+
+def test_defaults_and_range_edges_are_allowed():
+    check = check_parameters()
+    check(defaults())
+    for edge in ({"NUM_EXAMPLES": 2}, {"LEARNING_RATE": 10}, {"X_MEAN": -200.0, "X_STD": 2.0}, {"NOISE_STD": 0},
+                 {"BATCH_SIZE": 1_000_000}, {"SEED": 2**31 - 1}, {"SWEEP_RATES": [1.2]}, {"TRUE_W": -1000}):
+        check({**defaults(), **edge})
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_value_stops_at_the_check_with_its_message(change, message):
+    with pytest.raises(ValueError, match="is not allowed") as failure:
+        check_parameters()({**defaults(), **change})
+    assert message in str(failure.value)
+
+
+def test_the_check_runs_right_after_the_parameters():
+    cells = notebook_cells()
+    following = next(c for c in cells[parameters_index(cells) + 1:] if c.cell_type == "code")
+    assert "check_parameters(globals())" in following.source
+
+
+def draw_set(rng: random.Random) -> dict[str, Any]:
+    """One random parameter set from the documented ranges, leaning towards small, fast runs."""
+    def signed(low_exp, high_exp):
+        return rng.choice([-1, 1]) * 10 ** rng.uniform(low_exp, high_exp) if rng.random() > 0.1 else 0.0
+
+    x_std = 10 ** rng.uniform(-3, 3)
+    return {
+        "TRUE_W": signed(-2, 3), "TRUE_B": signed(-2, 3),
+        "X_STD": x_std, "X_MEAN": rng.uniform(-1, 1) * min(1000, 100 * x_std),
+        "NOISE_STD": 10 ** rng.uniform(-3, 3) if rng.random() > 0.1 else 0.0,
+        "NUM_EXAMPLES": int(10 ** rng.uniform(math.log10(2), 3.7)),
+        "LEARNING_RATE": rng.uniform(0.01, 0.999) if rng.random() > 0.15 else rng.uniform(1.0, 3.0),
+        "EPOCHS": rng.randint(1, 120), "SEED": rng.randint(0, 2**31 - 1), "REPEATS": rng.randint(100, 300),
+        "SWEEP_RATES": [round(rng.uniform(0.01, 1.2), 3) for _ in range(rng.randint(1, 4))],
+        "SWEEP_EPOCHS": rng.randint(4, 20), "BATCH_SIZE": rng.randint(1, 300), "MINIBATCH_EPOCHS": rng.randint(1, 6),
+    }
+
+
+EDGE_SETS = {
+    "no noise": {"NOISE_STD": 0.0},
+    "slope 0": {"TRUE_W": 0.0, "TRUE_B": 0.0},
+    "two examples": {"NUM_EXAMPLES": 2, "BATCH_SIZE": 100},
+    "odd N, batch 64": {"NUM_EXAMPLES": 1001, "BATCH_SIZE": 64, "LEARNING_RATE": 0.5, "SWEEP_RATES": [0.2, 0.7]},
+    "inputs 100 spreads from 0": {"X_MEAN": -1000.0, "X_STD": 10.0},
+    "largest line": {"TRUE_W": 1000.0, "TRUE_B": -1000.0, "X_MEAN": 1000.0, "X_STD": 1000.0, "EPOCHS": 300},
+    "rate just below 1": {"LEARNING_RATE": 0.999},
+    "rate 1": {"LEARNING_RATE": 1.0},
+    "rate 1.005": {"LEARNING_RATE": 1.005, "EPOCHS": 30},
+    "rate 1.2 diverges": {"LEARNING_RATE": 1.2},
+    "rate 5 diverges": {"LEARNING_RATE": 5.0},
+    "one epoch": {"EPOCHS": 1},
+    "batch of one, rate 0.5": {"BATCH_SIZE": 1, "LEARNING_RATE": 0.5, "NUM_EXAMPLES": 200},
 }
+_rng = random.Random(DRAW_SEED)
+PARAMETER_SETS = {**EDGE_SETS, **{f"random {k}": draw_set(_rng) for k in range(RANDOM_SETS)}}
 
 
-@pytest.mark.parametrize("parameters", OTHER_EXPERIMENTS.values(), ids=OTHER_EXPERIMENTS.keys())
-def test_every_check_holds_for_other_experiments(run_notebook, parameters):
-    run_notebook(**parameters)  # raises if any assert in the notebook fails
+def run_with(live, parameters: dict[str, Any]):
+    """Re-run the notebook after its parameters cell with new constants; return (error cell index, error) or None."""
+    cells = live.nb.cells
+    start = parameters_index(cells)
+    assignments = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
+    live.execute(f"{assignments}\nFIGURES_DIR = {str(live.folder / 'figures')!r}")
+    for index in range(start + 1, len(cells)):
+        cell = cells[index]
+        if cell.cell_type != "code" or is_volatile(cell):
+            continue
+        ran = live.execute(cell.source, index)
+        errors = [o for o in ran.outputs if o["output_type"] == "error"]
+        if errors:
+            return index, errors[0]
+        if "def save_and_show" in cell.source:  # draw every figure, but skip the slow saving
+            live.execute("def save_and_show(fig, name, alt):\n    plt.close(fig)")
+    return None
 
 
-@pytest.mark.parametrize(("name", "value", "message"), BAD_VALUES.values(), ids=BAD_VALUES.keys())
-def test_bad_parameter_fails_early_with_its_message(run_notebook, name, value, message):
-    with pytest.raises(papermill.PapermillExecutionError) as failure:
-        run_notebook(**{name: value})
-    assert failure.value.ename == "ValueError"
-    assert message in failure.value.evalue
-    assert failure.value.exec_count <= 10, "the parameters must be checked before any real work"
+@pytest.fixture(scope="module")
+def parameter_runs(live_notebook):
+    started, outcomes = time.perf_counter(), {}
+    for name, changes in PARAMETER_SETS.items():
+        full = {**defaults(), **changes}
+        full.pop("FIGURES_DIR")
+        outcomes[name] = (full, run_with(live_notebook, full))
+    print(f"\n{len(PARAMETER_SETS)} parameter sets ({RANDOM_SETS} random) in {time.perf_counter() - started:.0f} s")
+    live_notebook.execute("\n".join(f"{k} = {v!r}" for k, v in defaults().items() if k != "FIGURES_DIR"))
+    return outcomes
 
 
-@pytest.mark.parametrize("learning_rate", [1.2, 5.0])
-def test_diverging_learning_rate_stops_training_with_advice(run_notebook, learning_rate):
-    with pytest.raises(papermill.PapermillExecutionError) as failure:
-        run_notebook(LEARNING_RATE=learning_rate)
-    assert failure.value.ename == "FloatingPointError"
-    assert "Training diverged at epoch" in failure.value.evalue
-    assert f"The learning rate {learning_rate:g} is too large" in failure.value.evalue
+@pytest.mark.parametrize("name", PARAMETER_SETS)
+def test_every_assert_holds_inside_the_allowed_space(parameter_runs, name):
+    parameters, failure = parameter_runs[name]
+    if failure is None:
+        return
+    index, error = failure
+    diverged = error["ename"] == "FloatingPointError" and "Training diverged" in error["evalue"]
+    assert diverged and parameters["LEARNING_RATE"] > 1, (
+        f"cell {index} failed with {parameters}:\n{error['ename']}: {error['evalue']}")
+    assert f"The learning rate {parameters['LEARNING_RATE']:g} is too large" in error["evalue"]
+
+
+@pytest.mark.parametrize("name", ["rate 1.2 diverges", "rate 5 diverges"])
+def test_diverging_rates_stop_with_advice(parameter_runs, name):
+    assert parameter_runs[name][1] is not None, "a learning rate above 1 must stop training"
