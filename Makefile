@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 NOTEBOOK := linear_regression_training_loops.ipynb
 INSTALLED := $(VENV)/.installed
 
-.PHONY: notebook run test lint html slides bench clean
+OLDEST := .venv-oldest
+OLDEST_INSTALLED := $(OLDEST)/.installed
+
+.PHONY: notebook run test test-oldest lint html slides bench clean
 
 notebook: $(INSTALLED)  ## open the notebook in Jupyter
 	$(BIN)/jupyter notebook $(NOTEBOOK)
@@ -22,6 +25,16 @@ test: $(INSTALLED)  ## lint, then re-run the notebook against its stored outputs
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill) on the oldest supported TensorFlow and Keras
+	mkdir -p build
+	$(OLDEST)/bin/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/oldest.ipynb -p FIGURES_DIR build/oldest_images
+	@$(OLDEST)/bin/python -c "import tensorflow as tf, keras; print('passed on TensorFlow', tf.__version__, 'with Keras', keras.__version__)"
+
+$(OLDEST_INSTALLED): requirements-oldest.txt
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-oldest.txt
+	touch $@
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
@@ -31,7 +44,7 @@ $(INSTALLED): requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) $(OLDEST) .pytest_cache build
 
 html: $(INSTALLED)  ## the rendered page nbviewer and GitHub readers see, in build/
 	$(BIN)/jupyter nbconvert --to html --TemplateExporter.extra_template_basedirs=templates \

@@ -1,8 +1,9 @@
 """Cost of one full-batch gradient-descent step for f(x) = x·W + b, as the data grow.
 
 Prints microseconds per step for an eager step, the same step under tf.function, the whole loop
-compiled into one graph, and a step through a Keras SGD optimizer (eager and compiled), plus the time
-of NumPy's exact least-squares solve; then each one's speed-up over the eager step.
+compiled into one graph, and a step through a Keras SGD optimizer (eager and compiled); each one's
+speed-up over the eager step; and the time of a whole fit, EPOCHS steps, next to NumPy's exact
+least-squares solve. Every timed run reads a value back, so queued work (on a GPU) is counted too.
 Not a test: numbers depend on the machine. Run: .venv/bin/python benchmarks/step_time.py
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 LEARNING_RATE = 0.1
+EPOCHS = 60  # steps in a whole fit, as in the notebook
 SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
 
@@ -57,18 +59,19 @@ def make_keras_step(optimizer: tf.keras.optimizers.Optimizer) -> Callable:
 
 
 def seconds_per_step(run: Callable[[int], object], budget: float, repeats: int) -> float:
-    """Median time per step of run(steps), with steps chosen so one repeat takes about `budget` seconds."""
-    run(1)  # warm-up: tracing and first-call costs are not counted
-    start = time.perf_counter()
-    run(1)
-    steps = max(2, int(budget / max(time.perf_counter() - start, 1e-6)))
-    run(steps)
-    times = []
-    for _ in range(repeats):
+    """Median time per step of run(steps), with steps chosen so one repeat takes about `budget` seconds.
+
+    run returns a value that is read back (np.asarray) inside the timing.
+    """
+    def timed(steps: int) -> float:
         start = time.perf_counter()
-        run(steps)
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
+        np.asarray(run(steps))
+        return time.perf_counter() - start
+
+    timed(1)  # warm-up: tracing and first-call costs are not counted
+    steps = max(2, int(budget / max(timed(1), 1e-6)))
+    timed(steps)
+    return statistics.median(timed(steps) / steps for _ in range(repeats))
 
 
 def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
@@ -81,21 +84,26 @@ def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
     design = np.stack([x.numpy().astype(np.float64), np.ones(n)], axis=1)
     targets = y.numpy().astype(np.float64)
 
-    def repeat(step: Callable, *args) -> Callable[[int], None]:
-        def run(steps: int) -> None:
+    def repeat(step: Callable, *args) -> Callable[[int], object]:
+        def run(steps: int) -> object:
             for _ in range(steps):
-                step(*args)
+                result = step(*args)
+            return result
 
         return run
+
+    def whole_loop(steps: int) -> tf.Tensor:
+        compiled_loop(x, y, W, b, rate, tf.constant(steps))
+        return W.read_value()
 
     return {
         "eager": seconds_per_step(repeat(manual_step, x, y, W, b, rate), budget, repeats),
         "tf.function": seconds_per_step(repeat(compiled_step, x, y, W, b, rate), budget, repeats),
-        "loop in graph": seconds_per_step(lambda s: compiled_loop(x, y, W, b, rate, tf.constant(s)), budget, repeats),
+        "loop in graph": seconds_per_step(whole_loop, budget, repeats),
         "Keras SGD eager": seconds_per_step(repeat(keras_eager, x, y, W, b), budget, repeats),
         "Keras SGD tf.function": seconds_per_step(repeat(keras_compiled, x, y, W, b), budget, repeats),
-        "NumPy lstsq (whole fit)": seconds_per_step(
-            repeat(np.linalg.lstsq, design, targets, None), budget, repeats),
+        "NumPy lstsq": seconds_per_step(lambda s: [np.linalg.lstsq(design, targets)[0] for _ in range(s)][-1],
+                                        budget, repeats),
     }
 
 
@@ -107,6 +115,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results = {n: measure(n, args.budget, args.repeats) for n in args.sizes}
+    fits = {n: row.pop("NumPy lstsq") for n, row in results.items()}
     names = list(next(iter(results.values())))
     print(f"TensorFlow {tf.__version__}, NumPy {np.__version__}, {os.cpu_count()} CPUs; "
           f"median of {args.repeats} repeats\n")
@@ -118,6 +127,11 @@ def main() -> None:
     print(f"{'N':>10}" + "".join(f"{name:>25}" for name in names[1:]))
     for n, row in results.items():
         print(f"{n:>10,}" + "".join(f"{row['eager'] / row[name]:>24.1f}×" for name in names[1:]))
+    print(f"\nms for a whole fit: {EPOCHS} steps, or one exact least-squares solve")
+    print(f"{'N':>10}{'eager':>14}{'loop in graph':>16}{'NumPy lstsq':>14}")
+    for n, row in results.items():
+        print(f"{n:>10,}{row['eager'] * EPOCHS * 1e3:>14.2f}{row['loop in graph'] * EPOCHS * 1e3:>16.2f}"
+              f"{fits[n] * 1e3:>14.2f}")
 
 
 if __name__ == "__main__":
