@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 NOTEBOOK := linear_regression_training_loops.ipynb
 INSTALLED := $(VENV)/.installed
 
+ASSETS := node_modules/.installed
+# Local copies of reveal.js, require.js, jQuery, MathJax and Font Awesome, so pages work offline.
+NBCONVERT := $(BIN)/jupyter nbconvert --config templates/nbconvert_config.py --output-dir build
 OLDEST := .venv-oldest
 OLDEST_INSTALLED := $(OLDEST)/.installed
 
@@ -21,7 +24,7 @@ run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs a
 		'--ExecutePreprocessor.extra_arguments=["--IPKernelApp.capture_fd_output=False"]' \
 		$(NOTEBOOK)
 
-test: $(INSTALLED)  ## lint, then re-run the notebook against its stored outputs, then the other tests
+test: $(INSTALLED) $(ASSETS)  ## lint, then re-run the notebook against its stored outputs, then the other tests
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -44,14 +47,17 @@ $(INSTALLED): requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(OLDEST) .pytest_cache build
+	rm -rf $(VENV) $(OLDEST) node_modules .pytest_cache build
 
-html: $(INSTALLED)  ## the rendered page nbviewer and GitHub readers see, in build/
-	$(BIN)/jupyter nbconvert --to html --TemplateExporter.extra_template_basedirs=templates \
-		--template alt_text --output-dir build $(NOTEBOOK)
+html: $(INSTALLED) $(ASSETS)  ## the rendered page nbviewer and GitHub readers see, in build/; works offline
+	$(NBCONVERT) --to html $(NOTEBOOK)
 
-slides: $(INSTALLED)  ## a reveal.js slide deck from the cells' slideshow metadata, in build/
-	$(BIN)/jupyter nbconvert --to slides --output-dir build $(NOTEBOOK)
+slides: $(INSTALLED) $(ASSETS)  ## a reveal.js slide deck with speaker notes, in build/; works offline
+	$(NBCONVERT) --to slides $(NOTEBOOK)
+
+$(ASSETS): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: $(INSTALLED)  ## speed figures (not tests): per-step cost by data size, notebook time against the import floor
 	$(BIN)/python benchmarks/step_time.py
