@@ -1,5 +1,5 @@
 # Every target runs inside .venv, created from requirements.txt on first use.
-# Needs only Python 3.11 and make.
+# Needs Python 3.11 and make; slides, html and test also need npm (node_modules from package-lock.json).
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,8 +15,10 @@ OLDEST_INSTALLED := $(OLDEST)/.installed
 
 .PHONY: notebook run test test-oldest lint html slides bench clean
 
-notebook: $(INSTALLED)  ## open the notebook in Jupyter
-	$(BIN)/jupyter notebook $(NOTEBOOK)
+JUPYTER_ARGS ?=
+
+notebook: $(INSTALLED)  ## open the notebook in Jupyter; options in JUPYTER_ARGS, e.g. --allow-root --no-browser
+	$(BIN)/jupyter notebook $(JUPYTER_ARGS) $(NOTEBOOK)
 
 run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs and images/
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
