@@ -25,6 +25,8 @@ run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs a
 		--ExecutePreprocessor.record_timing=False \
 		'--ExecutePreprocessor.extra_arguments=["--IPKernelApp.capture_fd_output=False"]' \
 		$(NOTEBOOK)
+	# the kernel may flush one print in two chunks: store each cell's output in one piece
+	$(BIN)/jupyter nbconvert --to notebook --inplace --CoalesceStreamsPreprocessor.enabled=True $(NOTEBOOK)
 
 test: $(INSTALLED) $(ASSETS)  ## lint, then re-run the notebook against its stored outputs, then the other tests
 	$(BIN)/ruff check .
