@@ -20,12 +20,12 @@ JUPYTER_ARGS ?=
 notebook: $(INSTALLED)  ## open the notebook in Jupyter; options in JUPYTER_ARGS, e.g. --allow-root --no-browser
 	$(BIN)/jupyter notebook $(JUPYTER_ARGS) $(NOTEBOOK)
 
+# run: the second nbconvert pass stores each cell's output in one piece (the kernel may flush a print in two)
 run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs and images/
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.record_timing=False \
 		'--ExecutePreprocessor.extra_arguments=["--IPKernelApp.capture_fd_output=False"]' \
 		$(NOTEBOOK)
-	# the kernel may flush one print in two chunks: store each cell's output in one piece
 	$(BIN)/jupyter nbconvert --to notebook --inplace --CoalesceStreamsPreprocessor.enabled=True $(NOTEBOOK)
 
 test: $(INSTALLED) $(ASSETS)  ## lint, then re-run the notebook against its stored outputs, then the other tests

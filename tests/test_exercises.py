@@ -26,13 +26,16 @@ WRONG_ANSWERS = {
 }
 
 
+FUNCTION_NAMES = {"exercise-mae": "mae", "exercise-gradient": "quadratic_gradient", "exercise-rate": "one_step_rate"}
+
+
 def printed(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream").strip()
 
 
 @pytest.fixture(scope="module")
 def exercise_runs(live_notebook):
-    """For each exercise: what its check printed as committed, with the solution, and with the wrong answer."""
+    """For each exercise: what its check printed as committed, with the solution, a wrong answer and a crashing one."""
     runs = {}
     cells = live_notebook.nb.cells
     for index, cell in enumerate(cells):
@@ -41,7 +44,8 @@ def exercise_runs(live_notebook):
             continue
         check = cells[index + 1].source
         outputs = {"committed": printed(live_notebook.execute(cell.source + "\n" + check))}
-        for name, source in (("solution", SOLUTIONS[tag]), ("wrong", WRONG_ANSWERS[tag][0])):
+        broken = f"def {FUNCTION_NAMES[tag]}(*args):\n    return undefined_name"
+        for name, source in (("solution", SOLUTIONS[tag]), ("wrong", WRONG_ANSWERS[tag][0]), ("broken", broken)):
             outputs[name] = printed(live_notebook.execute(source + "\n" + check))
         live_notebook.execute(cell.source)  # back to the committed state
         runs[tag] = outputs
@@ -58,3 +62,4 @@ def test_check_says_not_tried_then_correct_then_hints(exercise_runs, tag):
     assert outputs["committed"] == "not tried yet"
     assert outputs["solution"] == "correct"
     assert outputs["wrong"].startswith("Hint:") and WRONG_ANSWERS[tag][1] in outputs["wrong"]
+    assert outputs["broken"].startswith("Not yet: your function raised NameError"), outputs["broken"]
