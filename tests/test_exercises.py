@@ -1,7 +1,7 @@
-"""The self-checking exercises: stored as "not tried yet", and each check tells right from wrong.
+"""The self-checking exercises: stored as "not tried yet", and the check tells right from wrong.
 
-In the live kernel, a reference solution and a plausible wrong answer are typed into each
-exercise cell in turn, and the check cell after it is run again.
+In the live kernel, a reference solution, a plausible wrong answer and a crashing answer are typed
+into each exercise cell in turn, and the one check cell after the last exercise is run again.
 """
 
 import pytest
@@ -20,33 +20,36 @@ WRONG_ANSWERS = {
     "exercise-mae": ("def mae(y, y_pred):\n    return tf.reduce_mean(y - y_pred)", "Take tf.abs first"),
     "exercise-gradient": (
         "def quadratic_gradient(x, y, W, b):\n    return -2 * tf.reduce_mean(x * (y - (W * x**2 + b)))",
-        "factor is x²",
+        "changes by x² (not x)",
     ),
     "exercise-rate": ("def one_step_rate(inputs):\n    return 0.5", "only when mean(x²) = 1"),
 }
 
-
 FUNCTION_NAMES = {"exercise-mae": "mae", "exercise-gradient": "quadratic_gradient", "exercise-rate": "one_step_rate"}
+CHECK_LINES = {"exercise-mae": "5. mae: ", "exercise-gradient": "7. quadratic_gradient: ",
+               "exercise-rate": "9. one_step_rate: "}
 
 
-def printed(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream").strip()
+def verdict(cell, tag: str) -> str:
+    """What the check cell printed for one exercise."""
+    text = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
+    return next(line[len(CHECK_LINES[tag]):] for line in text.splitlines() if line.startswith(CHECK_LINES[tag]))
 
 
 @pytest.fixture(scope="module")
 def exercise_runs(live_notebook):
-    """For each exercise: what its check printed as committed, with the solution, a wrong answer and a crashing one."""
-    runs = {}
+    """For each exercise: what the check printed as committed, with the solution, a wrong answer and a crashing one."""
     cells = live_notebook.nb.cells
-    for index, cell in enumerate(cells):
-        tag = next((t for t in cell.metadata.get("tags", []) if t.startswith("exercise-")), None)
+    check = next(c.source for c in cells if "exercise-check" in c.metadata.get("tags", []))
+    runs = {}
+    for cell in cells:
+        tag = next((t for t in cell.metadata.get("tags", []) if t in SOLUTIONS), None)
         if tag is None:
             continue
-        check = cells[index + 1].source
-        outputs = {"committed": printed(live_notebook.execute(cell.source + "\n" + check))}
+        outputs = {"committed": verdict(live_notebook.execute(cell.source + "\n" + check), tag)}
         broken = f"def {FUNCTION_NAMES[tag]}(*args):\n    return undefined_name"
         for name, source in (("solution", SOLUTIONS[tag]), ("wrong", WRONG_ANSWERS[tag][0]), ("broken", broken)):
-            outputs[name] = printed(live_notebook.execute(source + "\n" + check))
+            outputs[name] = verdict(live_notebook.execute(source + "\n" + check), tag)
         live_notebook.execute(cell.source)  # back to the committed state
         runs[tag] = outputs
     return runs
@@ -61,5 +64,5 @@ def test_check_says_not_tried_then_correct_then_hints(exercise_runs, tag):
     outputs = exercise_runs[tag]
     assert outputs["committed"] == "not tried yet"
     assert outputs["solution"] == "correct"
-    assert outputs["wrong"].startswith("Hint:") and WRONG_ANSWERS[tag][1] in outputs["wrong"]
+    assert outputs["wrong"].startswith("Hint:") and WRONG_ANSWERS[tag][1] in outputs["wrong"], outputs["wrong"]
     assert outputs["broken"].startswith("Not yet: your function raised NameError"), outputs["broken"]

@@ -1,5 +1,6 @@
 """Checks on the committed notebook file itself; no kernel needed."""
 
+import base64
 import re
 
 from conftest import NOTEBOOK, ROOT
@@ -49,10 +50,35 @@ def test_every_plot_is_saved_and_shown_with_alt_text(notebook_json):
     for cell in code_cells(notebook_json):
         source = "".join(cell["source"])
         if "plt.subplots(" in source:
-            assert re.search(r'save_and_show\(fig, "[\w-]+", alt=', source), source[:60]
+            assert re.search(r'save_and_show(_animation)?\(.+, "[\w-]+", alt=', source), source[:60]
             shown = [o for o in cell["outputs"] if o["output_type"] == "display_data"]
             assert len(shown) == 1, source[:60]
             assert len(shown[0]["metadata"]["image/png"]["alt"]) > 40, source[:60]
+
+
+def stored_figures(nb) -> dict[str, bytes]:
+    """Each figure the notebook shows, by the file name save_and_show stored with it, as its bytes."""
+    figures = {}
+    for cell in code_cells(nb):
+        for output in cell["outputs"]:
+            name = output.get("metadata", {}).get("image/png", {}).get("file")
+            if name:
+                assert name not in figures, f"two figures are stored as {name}"
+                figures[name] = base64.b64decode("".join(output["data"]["image/png"]))
+    return figures
+
+
+def test_images_folder_equals_the_figures_the_notebook_stores(notebook_json):
+    figures = stored_figures(notebook_json)
+    on_disk = {path.name: path.read_bytes() for path in (ROOT / "images").iterdir()}
+    assert sorted(on_disk) == sorted(figures), "images/ and the notebook's figures differ: run `make run`"
+    changed = [name for name in figures if figures[name] != on_disk[name]]
+    assert not changed, f"these files in images/ differ from the figure the notebook shows: {changed}"
+
+
+def test_the_animation_is_small(notebook_json):
+    gif = stored_figures(notebook_json)["descent.gif"]
+    assert gif.startswith(b"GIF89a") and len(gif) < 500_000, len(gif)
 
 
 def test_referenced_images_exist(notebook_json):
@@ -67,10 +93,12 @@ def test_referenced_images_exist(notebook_json):
 def test_saved_figures_are_committed(notebook_json):
     saved = set()
     for cell in code_cells(notebook_json):
-        saved.update(re.findall(r'save_and_show\(fig, "([\w-]+)"', "".join(cell["source"])))
+        source = "".join(cell["source"])
+        saved.update(f"{name}.png" for name in re.findall(r'save_and_show\(fig, "([\w-]+)"', source))
+        saved.update(f"{name}.gif" for name in re.findall(r'save_and_show_animation\(.+?, "([\w-]+)"', source))
     assert saved, "the notebook should save its figures"
     for name in saved:
-        assert (ROOT / "images" / f"{name}.png").is_file(), name
+        assert (ROOT / "images" / name).is_file(), name
 
 
 def test_notebook_is_small():
@@ -81,3 +109,59 @@ def test_parameters_cell_is_tagged(notebook_json):
     tagged = [c for c in notebook_json["cells"] if "parameters" in c["metadata"].get("tags", [])]
     assert len(tagged) == 1
     assert "LEARNING_RATE =" in "".join(tagged[0]["source"])
+
+
+def markdown_words(source: str) -> int:
+    """Words a reader sees in a markdown cell: folded <details> blocks and anchors do not count."""
+    visible = re.sub(r"<details>.*?</details>", "", source, flags=re.DOTALL)
+    return len(re.sub(r'<a id="[\w-]+"></a>', "", visible).split())
+
+
+def code_lines(source: str) -> int:
+    return sum(1 for line in source.splitlines() if line.strip())
+
+
+def part_one(nb) -> list[dict]:
+    """The cells from the title to the start of Part 2, teaching notes left out."""
+    cells = []
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and 'id="why-it-works"' in source:
+            return cells
+        if cell["metadata"].get("slideshow", {}).get("slide_type") != "notes":
+            cells.append(cell)
+    raise AssertionError("the notebook has no Part 2 anchor")
+
+
+def test_part_one_fits_the_length_of_the_official_guide(notebook_json):
+    cells = part_one(notebook_json)
+    words = sum(markdown_words("".join(c["source"])) for c in cells if c["cell_type"] == "markdown")
+    lines = sum(code_lines("".join(c["source"])) for c in cells if c["cell_type"] == "code")
+    assert words <= 1000, f"Part 1 has {words} words of markdown; the budget is 1,000"
+    assert lines <= 150, f"Part 1 has {lines} lines of code; the budget is 150"
+    assert "save_and_show" in "".join(part_one(notebook_json)[-2]["source"]), "Part 1 should end on its figure"
+
+
+def test_code_before_the_data_is_short(notebook_json):
+    lines = 0
+    for cell in code_cells(notebook_json):
+        source = "".join(cell["source"])
+        if "stateless_normal" in source:
+            break
+        lines += code_lines(source)
+    assert lines <= 40, f"{lines} lines of code stand before the data; the budget is 40"
+
+
+def test_teaching_notes_are_folded_for_teachers(notebook_json):
+    for cell in notebook_json["cells"]:
+        source = "".join(cell["source"])
+        is_note = cell["metadata"].get("slideshow", {}).get("slide_type") == "notes"
+        assert is_note == source.startswith("<details><summary>For teachers</summary>"), source[:60]
+        if cell["cell_type"] == "markdown" and not is_note:
+            assert "teaching note" not in source.lower(), source[:60]
+
+
+def test_no_exercise_check_stands_above_an_exercise(notebook_json):
+    tags = [tag for cell in notebook_json["cells"] for tag in cell["metadata"].get("tags", [])
+            if tag.startswith("exercise-")]
+    assert tags and tags[-1] == "exercise-check" and tags.count("exercise-check") == 1, tags

@@ -43,7 +43,7 @@ function writeReport(extra) {
 PAGE_PROBE = """
 window.addEventListener("load", () => setTimeout(() => writeReport({
   images: [...document.images].map(img => [img.naturalWidth, img.naturalHeight, img.alt.length]),
-  headings: [...document.querySelectorAll("h1, h2")].map(h => h.textContent.replace("¶", "").trim()),
+  headings: [...document.querySelectorAll("h1, h2, h3, h4")].map(h => h.textContent.replace("¶", "").trim()),
   stderr: document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]').length,
   traceback: document.body.innerText.includes("Traceback (most recent call last)"),
   rawMath: document.body.innerText.includes("$$"),
@@ -101,7 +101,7 @@ def report(page: Path, probe: str, tmp_path: Path, window: str) -> dict:
 
 def notebook_headings(notebook_json) -> list[str]:
     sources = ["".join(c["source"]) for c in notebook_json["cells"] if c["cell_type"] == "markdown"]
-    return [m.strip().strip("`") for s in sources for m in re.findall(r"^##? (.+)$", s, flags=re.MULTILINE)]
+    return [m.strip().strip("`") for s in sources for m in re.findall(r"^#{1,4} (.+)$", s, flags=re.MULTILINE)]
 
 
 def test_html_page_renders_offline(notebook_json, tmp_path):
@@ -137,5 +137,5 @@ def test_slide_deck_fits_the_projector_offline(tmp_path):
 def test_every_section_starts_a_slide(notebook_json):
     for cell in notebook_json["cells"]:
         source = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and re.match(r'<a id="[\w-]+"></a>\s*##? ', source):
+        if cell["cell_type"] == "markdown" and re.match(r'<a id="[\w-]+"></a>\s*#{1,4} ', source):
             assert cell["metadata"].get("slideshow", {}).get("slide_type") == "slide", source[:60]
