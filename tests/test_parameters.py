@@ -29,7 +29,13 @@ def parameters_index(cells) -> int:
 def defaults() -> dict[str, Any]:
     cells = notebook_cells()
     tree = ast.parse(cells[parameters_index(cells)].source)
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
+    values = {}
+    for node in tree.body:  # NAME = value, or NAME_1, NAME_2 = value_1, value_2
+        if isinstance(node, ast.Assign):
+            names = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else [node.targets[0]]
+            given = ast.literal_eval(node.value)
+            values.update(zip([name.id for name in names], given if len(names) > 1 else [given], strict=True))
+    return values
 
 
 def check_parameters():
@@ -62,12 +68,15 @@ BAD_VALUES = {  # just outside each range, and nonsense
     "huge slope": ({"TRUE_W": 1000.5}, "TRUE_W = 1000.5 is not allowed"),
     "huge intercept": ({"TRUE_B": -1001}, "TRUE_B = -1001 is not allowed"),
     "tiny input spread": ({"X_STD": 0.0009}, "X_STD = 0.0009 is not allowed"),
-    "inputs too far from 0": ({"X_MEAN": 201.0, "X_STD": 2.0}, "X_MEAN = 201.0 is not allowed with X_STD = 2.0"),
+    "inputs too far from 0": ({"X_MEAN": 201.0, "X_STD": 2.0},
+                              "X_MEAN = 201.0 is not allowed: |X_MEAN| must be at most 100 * X_STD."),
     "seed too large": ({"SEED": 2**31}, "SEED = 2147483648 is not allowed"),
     "negative seed": ({"SEED": -1}, "SEED = -1 is not allowed"),
     "too few repeats": ({"REPEATS": 99}, "REPEATS = 99 is not allowed"),
     "float repeats": ({"REPEATS": 1000.0}, "REPEATS = 1000.0 is not allowed: REPEATS must be an integer"),
     "too many mini-batch epochs": ({"MINIBATCH_EPOCHS": 101}, "MINIBATCH_EPOCHS = 101 is not allowed"),
+    "no figures folder": ({"FIGURES_DIR": ""}, "FIGURES_DIR = '' is not allowed: it must be a folder name."),
+    "figures folder as a number": ({"FIGURES_DIR": 7}, "FIGURES_DIR = 7 is not allowed"),
     "zero batch": ({"BATCH_SIZE": 0}, "BATCH_SIZE = 0 is not allowed"),
 }
 
@@ -76,7 +85,7 @@ def test_defaults_and_range_edges_are_allowed():
     check = check_parameters()
     check(defaults())
     for edge in ({"NUM_EXAMPLES": 2}, {"LEARNING_RATE": 10}, {"X_MEAN": -200.0, "X_STD": 2.0}, {"NOISE_STD": 0},
-                 {"BATCH_SIZE": 1_000_000}, {"SEED": 2**31 - 1}, {"TRUE_W": -1000}, {"X_STD": 0.001}):
+                 {"BATCH_SIZE": 1_000_000}, {"SEED": 2**31 - 1}, {"TRUE_W": -1000}, {"X_STD": 0.001, "X_MEAN": 0.1}):
         check({**defaults(), **edge})
 
 
