@@ -143,8 +143,9 @@ def save_and_show(fig, name, alt):
     plt.close(fig)
 
 
-def save_and_show_animation(animation, name, alt):
-    plt.close(animation._fig)
+def save_and_show_animation(fig, draw_frame, frames, name, alt):
+    draw_frame(frames[-1])
+    plt.close(fig)
 """
 
 
