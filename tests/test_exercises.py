@@ -1,7 +1,7 @@
 """The self-checking exercises: stored as "not tried yet", and the check tells right from wrong.
 
 In the live kernel, a reference solution, a plausible wrong answer and a crashing answer are typed
-into each exercise cell in turn, and the one check cell after the last exercise is run again.
+into each exercise cell in turn, and the check cell for that exercise, further down, is run again.
 """
 
 import pytest
@@ -13,6 +13,13 @@ SOLUTIONS = {
         "    return -2 * tf.reduce_mean(x**2 * (y - (W * x**2 + b)))"
     ),
     "exercise-rate": "def one_step_rate(inputs):\n    return 1 / (2 * tf.reduce_mean(inputs**2))",
+    "exercise-bughunt": (
+        "def fixed_step(model, optimizer, x, y):\n"
+        "    with tf.GradientTape() as tape:\n"
+        "        loss = tf.reduce_mean(tf.square(y - model(x, training=True)))\n"
+        "    optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)\n"
+        "    return loss"
+    ),
 }
 
 # A wrong answer a student might write, and the words its hint must contain.
@@ -23,11 +30,18 @@ WRONG_ANSWERS = {
         "changes by x² (not x)",
     ),
     "exercise-rate": ("def one_step_rate(inputs):\n    return 0.5", "only when mean(x²) = 1"),
+    "exercise-bughunt": (  # the sum fixed, the variable list not
+        SOLUTIONS["exercise-bughunt"].replace("model.trainable_variables", "[model.W]"),
+        "b never moves",
+    ),
 }
 
-FUNCTION_NAMES = {"exercise-mae": "mae", "exercise-gradient": "quadratic_gradient", "exercise-rate": "one_step_rate"}
+FUNCTION_NAMES = {"exercise-mae": "mae", "exercise-gradient": "quadratic_gradient", "exercise-rate": "one_step_rate",
+                  "exercise-bughunt": "fixed_step"}
 CHECK_LINES = {"exercise-mae": "5. mae: ", "exercise-gradient": "7. quadratic_gradient: ",
-               "exercise-rate": "9. one_step_rate: "}
+               "exercise-rate": "9. one_step_rate: ", "exercise-bughunt": "11. fixed_step: "}
+CHECK_TAGS = {"exercise-mae": "exercise-check", "exercise-gradient": "exercise-check",
+              "exercise-rate": "exercise-check", "exercise-bughunt": "bughunt-check"}
 
 
 def verdict(cell, tag: str) -> str:
@@ -40,12 +54,13 @@ def verdict(cell, tag: str) -> str:
 def exercise_runs(live_notebook):
     """For each exercise: what the check printed as committed, with the solution, a wrong answer and a crashing one."""
     cells = live_notebook.nb.cells
-    check = next(c.source for c in cells if "exercise-check" in c.metadata.get("tags", []))
+    checks = {tag: next(c.source for c in cells if tag in c.metadata.get("tags", [])) for tag in set(CHECK_TAGS.values())}
     runs = {}
     for cell in cells:
         tag = next((t for t in cell.metadata.get("tags", []) if t in SOLUTIONS), None)
         if tag is None:
             continue
+        check = checks[CHECK_TAGS[tag]]
         outputs = {"committed": verdict(live_notebook.execute(cell.source + "\n" + check), tag)}
         broken = f"def {FUNCTION_NAMES[tag]}(*args):\n    return undefined_name"
         for name, source in (("solution", SOLUTIONS[tag]), ("wrong", WRONG_ANSWERS[tag][0]), ("broken", broken)):

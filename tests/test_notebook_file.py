@@ -162,6 +162,10 @@ def test_teaching_notes_are_folded_for_teachers(notebook_json):
 
 
 def test_no_exercise_check_stands_above_an_exercise(notebook_json):
+    """Each check cell (tag ending in -check) comes after every exercise it checks: the last tag is a check."""
     tags = [tag for cell in notebook_json["cells"] for tag in cell["metadata"].get("tags", [])
-            if tag.startswith("exercise-")]
-    assert tags and tags[-1] == "exercise-check" and tags.count("exercise-check") == 1, tags
+            if tag.startswith("exercise-") or tag.endswith("-check")]
+    assert tags and tags[-1].endswith("-check"), tags
+    exercises_before_first_check = tags[:next(i for i, tag in enumerate(tags) if tag.endswith("-check"))]
+    assert len(exercises_before_first_check) == 3, tags
+    assert tags[-2:] == ["exercise-bughunt", "bughunt-check"], tags
