@@ -169,3 +169,15 @@ def test_no_exercise_check_stands_above_an_exercise(notebook_json):
     exercises_before_first_check = tags[:next(i for i, tag in enumerate(tags) if tag.endswith("-check"))]
     assert len(exercises_before_first_check) == 3, tags
     assert tags[-2:] == ["exercise-bughunt", "bughunt-check"], tags
+
+
+def test_multi_worker_files_are_the_ones_the_notebook_writes(notebook_json):
+    """The notebook writes multi_worker/*.py itself (so that it runs alone, in Colab too); `make run` refreshes them."""
+    written = {}
+    for cell in code_cells(notebook_json):
+        lines = "".join(cell["source"]).split("\n")
+        if lines[:1] == ["%%capture"] and lines[1].startswith("%%writefile {SCRIPTS_DIR}/"):
+            written[lines[1].rsplit("/", 1)[1]] = "\n".join(lines[2:]) + "\n"
+    on_disk = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "multi_worker").glob("*.py")}
+    assert written and sorted(written) == sorted(on_disk), (sorted(written), sorted(on_disk))
+    assert all(written[name] == on_disk[name] for name in written), "multi_worker/ is out of date: run `make run`"

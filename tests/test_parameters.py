@@ -157,8 +157,8 @@ def run_with(live, parameters: dict[str, Any]):
     live.execute(f"{assignments}\nFIGURES_DIR = {str(live.folder / 'figures')!r}")
     for index in range(start + 1, len(cells)):
         cell = cells[index]
-        if cell.cell_type != "code" or is_volatile(cell):
-            continue
+        if cell.cell_type != "code" or is_volatile(cell) or "multi-worker" in cell.metadata.get("tags", []):
+            continue  # the worker processes have their own tests, in test_multi_worker.py
         ran = live.execute(cell.source, index)
         errors = [o for o in ran.outputs if o["output_type"] == "error"]
         if errors:

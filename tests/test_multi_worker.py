@@ -1,0 +1,115 @@
+"""The multi-worker launcher: equal to one process for 2 and 3 workers, every failure path stops every
+worker it started with a readable message, and a relaunch after a lost worker resumes from the checkpoint.
+
+Each test starts real worker processes (each imports TensorFlow), so this module takes a few minutes.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "multi_worker"))
+import launcher
+
+DATA = {"true-w": 3.0, "true-b": 2.0, "examples": 1000, "x-mean": 5.0, "x-std": 2.0, "noise-std": 1.0,
+        "learning-rate": 0.1, "seed": 42}
+
+
+def arguments(epochs: int, **extra) -> list[str]:
+    options = {**DATA, "epochs": epochs, **extra}
+    return [part for name, value in options.items() for part in (f"--{name.replace('_', '-')}", str(value))]
+
+
+def alone(epochs: int, folder: Path) -> dict:
+    """The same step in one plain process, on all the data (no TF_CONFIG)."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    subprocess.run([sys.executable, str(launcher.WORKER), *arguments(epochs), "--folder", str(folder)],
+                   env=env, check=True, capture_output=True, timeout=300)
+    return json.loads((folder / "result.json").read_text())
+
+
+def all_gone(pids: list[int]) -> bool:
+    """True when none of the processes exists any more (the launcher reaped them)."""
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory) -> dict:
+    return alone(20, tmp_path_factory.mktemp("alone"))
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_match_one_process(workers, one_process, tmp_path):
+    started = time.perf_counter()
+    result = launcher.launch(workers, arguments(20), tmp_path)
+    print(f"\n{workers} workers: {time.perf_counter() - started:.1f} s wall")
+    assert result["workers"] == workers
+    # float32: the sums over the shards round differently from one sum over all the data
+    np.testing.assert_allclose(result["losses"], one_process["losses"], rtol=1e-5)
+    np.testing.assert_allclose([result["W"], result["b"]], [one_process["W"], one_process["b"]], rtol=1e-5)
+
+
+def failure(tmp_path, **launch_options) -> tuple[str, list[int], float]:
+    started = time.perf_counter()
+    with pytest.raises(launcher.LaunchError) as raised:
+        launcher.launch(2, arguments(launch_options.pop("epochs", 20), **launch_options.pop("extra", {})), tmp_path,
+                        **launch_options)
+    return str(raised.value), raised.value.pids, time.perf_counter() - started
+
+
+def test_a_busy_port_is_reported(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("localhost", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        message, pids, seconds = failure(tmp_path, ports=[launcher.free_ports(1)[0], port])
+    print(f"\n{message} ({seconds:.1f} s)")
+    assert f"could not listen on port {port}: the port is busy" in message
+    assert all_gone(pids)
+
+
+def test_a_killed_worker_is_reported(tmp_path):
+    message, pids, seconds = failure(tmp_path, extra={"kill_worker": 1, "kill_at_epoch": 3})
+    print(f"\n{message} ({seconds:.1f} s)")
+    assert "worker 1 (pid" in message and "was killed by SIGKILL" in message
+    assert all_gone(pids)
+
+
+def test_a_peer_that_never_comes_is_stopped_at_the_deadline(tmp_path):
+    message, pids, seconds = failure(tmp_path, start=[0], deadline=15, grace=2)
+    print(f"\n{message} ({seconds:.1f} s)")
+    assert "the deadline of 15 s passed with worker 0 (pid" in message and "waiting for its peers" in message
+    assert all_gone(pids) and seconds < 15 + 2 + 10
+
+
+def test_a_deadline_stops_every_worker(tmp_path):
+    message, pids, seconds = failure(tmp_path, deadline=1, grace=1)
+    print(f"\n{message} ({seconds:.1f} s)")
+    assert "the deadline of 1 s passed with worker 0 (pid" in message and "worker 1 (pid" in message
+    assert all_gone(pids)
+
+
+def test_a_relaunch_resumes_from_the_last_checkpoint(tmp_path):
+    message, pids, _ = failure(tmp_path / "lost", epochs=20, extra={"kill_worker": 1, "kill_at_epoch": 12})
+    assert "was killed by SIGKILL" in message and all_gone(pids)
+    resumed = launcher.launch(2, arguments(20), tmp_path / "lost")  # the same folder: the chief's checkpoints
+    log = (tmp_path / "lost" / "worker-0.log").read_text()
+    assert "resumed from epoch 10" in log, log[-500:]
+    uninterrupted = launcher.launch(2, arguments(20), tmp_path / "fresh")
+    assert len(resumed["losses"]) == 10  # epochs 11 to 20
+    assert [resumed["W"], resumed["b"]] == [uninterrupted["W"], uninterrupted["b"]]
+    assert resumed["losses"] == uninterrupted["losses"][10:]
