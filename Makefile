@@ -13,12 +13,20 @@ NBCONVERT := $(BIN)/jupyter nbconvert --config templates/nbconvert_config.py --o
 OLDEST := .venv-oldest
 OLDEST_INSTALLED := $(OLDEST)/.installed
 
-.PHONY: notebook run test test-oldest lint html slides bench clean
+.PHONY: notebook run test test-oldest test-slowest lint html slides bench clean
 
 JUPYTER_ARGS ?=
+# Jupyter refuses to run as root (containers, cloud machines) without --allow-root; on a Linux or BSD machine
+# with no display there is no browser to open, so the server only prints its address.
+AS_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+NO_DISPLAY := $(shell uname 2>/dev/null | grep -qE '^(Linux|.*BSD)$$' && [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ] && echo yes)
+NO_BROWSER_HELP := No display here, so no browser opens. Open the http://127.0.0.1:... address with its token, \
+	which Jupyter prints below, in a browser on this machine; from another machine, forward its port first \
+	(for port 8888: ssh -L 8888:127.0.0.1:8888 you@this-machine) and open the same address there.
 
-notebook: $(INSTALLED)  ## open the notebook in Jupyter; options in JUPYTER_ARGS, e.g. --allow-root --no-browser
-	$(BIN)/jupyter notebook $(JUPYTER_ARGS) $(NOTEBOOK)
+notebook: $(INSTALLED)  ## open the notebook in Jupyter; more options in JUPYTER_ARGS, e.g. --ip=0.0.0.0 --port=8890
+	@$(if $(NO_DISPLAY),echo "$(NO_BROWSER_HELP)")
+	$(BIN)/jupyter notebook $(AS_ROOT) $(if $(NO_DISPLAY),--no-browser) $(JUPYTER_ARGS) $(NOTEBOOK)
 
 # run: the second nbconvert pass stores each cell's output in one piece (the kernel may flush a print in two)
 run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs and images/
@@ -36,6 +44,13 @@ test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill
 	mkdir -p build
 	$(OLDEST)/bin/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/oldest.ipynb -p FIGURES_DIR build/oldest_images
 	@$(OLDEST)/bin/python -c "import tensorflow as tf, keras; print('passed on TensorFlow', tf.__version__, 'with Keras', keras.__version__)"
+
+# The largest allowed work (benchmarks/slowest_corners.py times it): every check must hold there too.
+SLOWEST := -p NUM_EXAMPLES 50000 -p EPOCHS 2000 -p REPEATS 2000 -p BATCH_SIZE 250 -p MINIBATCH_EPOCHS 100
+test-slowest: $(INSTALLED)  ## run every assert of the notebook (papermill) at the slowest corner of the allowed space
+	mkdir -p build
+	$(BIN)/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/slowest.ipynb $(SLOWEST) \
+		-p FIGURES_DIR build/slowest_images
 
 $(OLDEST_INSTALLED): requirements-oldest.txt
 	$(PYTHON) -m venv $(OLDEST)

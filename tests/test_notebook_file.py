@@ -138,7 +138,7 @@ def test_part_one_fits_the_length_of_the_official_guide(notebook_json):
     words = sum(markdown_words("".join(c["source"])) for c in cells if c["cell_type"] == "markdown")
     lines = sum(code_lines("".join(c["source"])) for c in cells if c["cell_type"] == "code")
     assert words <= 1000, f"Part 1 has {words} words of markdown; the budget is 1,000"
-    assert lines <= 150, f"Part 1 has {lines} lines of code; the budget is 150"
+    assert lines <= 165, f"Part 1 has {lines} lines of code; the budget is 165"
     assert "save_and_show" in "".join(part_one(notebook_json)[-2]["source"]), "Part 1 should end on its figure"
 
 
@@ -149,7 +149,7 @@ def test_code_before_the_data_is_short(notebook_json):
         if "stateless_normal" in source:
             break
         lines += code_lines(source)
-    assert lines <= 40, f"{lines} lines of code stand before the data; the budget is 40"
+    assert lines <= 50, f"{lines} lines of code stand before the data; the budget is 50"
 
 
 def test_teaching_notes_are_folded_for_teachers(notebook_json):
