@@ -181,3 +181,24 @@ def test_multi_worker_files_are_the_ones_the_notebook_writes(notebook_json):
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "multi_worker").glob("*.py")}
     assert written and sorted(written) == sorted(on_disk), (sorted(written), sorted(on_disk))
     assert all(written[name] == on_disk[name] for name in written), "multi_worker/ is out of date: run `make run`"
+
+
+def test_the_class_plan_follows_the_notebook(notebook_json):
+    """Each route of the README's class plan visits sections in the order the notebook and its deck show them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    plan = readme[readme.index("| Minutes | Part |"):readme.index("Homework:")]
+    headings = [re.sub(r"^#+ ", "", line).strip() for c in notebook_json["cells"] if c["cell_type"] == "markdown"
+                for line in "".join(c["source"]).splitlines() if re.match(r"#{1,4} ", line)]
+    routes: list[list[int]] = [[]]
+    for row in plan.strip().splitlines()[2:]:
+        minutes, part = (cell.strip() for cell in row.split("|")[1:3])
+        if minutes.startswith("**"):  # "**Part 2**", "**or Part 4**": a route begins
+            routes.append([])
+            continue
+        name = re.split(r";| \(", part)[0].split(",")[0].strip()
+        found = [i for i, h in enumerate(headings) if h.startswith(name) or name.startswith(h)]
+        assert found, f"the plan's row {part!r} names no section of the notebook"
+        routes[-1].append(found[0])
+    for route in routes[1:]:
+        assert route == sorted(route), f"the plan visits sections out of the notebook's order: {route}"
+        assert routes[0] + route == sorted(routes[0] + route), "each route should start after Part 1"
