@@ -36,9 +36,10 @@ run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs a
 		$(NOTEBOOK)
 	$(BIN)/jupyter nbconvert --to notebook --inplace --CoalesceStreamsPreprocessor.enabled=True $(NOTEBOOK)
 
-test: $(INSTALLED) $(ASSETS)  ## lint, then re-run the notebook against its stored outputs, then the other tests
+TEST_WORKERS ?= 2
+test: $(INSTALLED) $(ASSETS)  ## lint, then every test, on TEST_WORKERS processes (pytest-xdist)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill) on the oldest supported TensorFlow and Keras
 	mkdir -p build

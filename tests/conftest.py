@@ -38,6 +38,13 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs two workers), the tests that share the live kernel share a worker."""
+    for item in items:
+        if "live_notebook" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("live_notebook"))
+
+
 @pytest.fixture(scope="session")
 def notebook_json() -> dict[str, Any]:
     """The committed notebook, as stored on disk."""

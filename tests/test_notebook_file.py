@@ -1,6 +1,7 @@
 """Checks on the committed notebook file itself; no kernel needed."""
 
 import base64
+import itertools
 import re
 
 from conftest import NOTEBOOK, ROOT
@@ -202,3 +203,13 @@ def test_the_class_plan_follows_the_notebook(notebook_json):
     for route in routes[1:]:
         assert route == sorted(route), f"the plan visits sections out of the notebook's order: {route}"
         assert routes[0] + route == sorted(routes[0] + route), "each route should start after Part 1"
+
+
+def test_no_predict_shares_a_slide_with_its_answer(notebook_json):
+    """In the deck, the cell after a Predict starts a slide of its own, so the answer comes a key press later."""
+    shown = [c for c in notebook_json["cells"]
+             if c["metadata"].get("slideshow", {}).get("slide_type") not in ("notes", "skip")]
+    for cell, following in itertools.pairwise(shown):
+        if cell["cell_type"] == "markdown" and "**Predict:**" in "".join(cell["source"]):
+            slide_type = following["metadata"].get("slideshow", {}).get("slide_type")
+            assert slide_type in ("slide", "subslide"), "".join(cell["source"])[:80]

@@ -9,6 +9,7 @@ cell runs again, with figures drawn but not saved. Under pytest-xdist each worke
 import ast
 import math
 import random
+import re
 import time
 from typing import Any
 
@@ -134,7 +135,9 @@ def draw_set(rng: random.Random) -> dict[str, Any]:
 
 
 CORNERS = {  # the work limits at their largest: the slowest runs the random draws would rarely reach
-    "largest N, most repeats it allows": {"NUM_EXAMPLES": 10**6, "REPEATS": 100, "EPOCHS": 100, "BATCH_SIZE": 10**5},
+    "largest N with the most repeats it allows, largest noise, rate 0.9": {
+        "NUM_EXAMPLES": 10**6, "REPEATS": 100, "EPOCHS": 100, "BATCH_SIZE": 10**5, "NOISE_STD": 1000.0,
+        "TRUE_W": 0.0, "TRUE_B": 0.0, "X_MEAN": 0.0, "X_STD": 1.0, "LEARNING_RATE": 0.9},
     "smallest batch, most epochs it allows": {"NUM_EXAMPLES": 200, "BATCH_SIZE": 1, "MINIBATCH_EPOCHS": 100},
     "largest noise": {"NOISE_STD": 1000.0, "TRUE_W": 0.0, "TRUE_B": 0.0, "X_MEAN": 0.0, "X_STD": 1.0},
 }
@@ -154,8 +157,6 @@ EDGE_SETS = {
     "batch of one, rate 0.5": {"BATCH_SIZE": 1, "LEARNING_RATE": 0.5, "NUM_EXAMPLES": 200},
     "batch of one, rate 0.9 (mini-batches diverge first)": {"BATCH_SIZE": 1, "LEARNING_RATE": 0.9, "NUM_EXAMPLES": 200},
     "seed 14365": {"SEED": 14365},
-    "largest noise, rate 0.9": {"NOISE_STD": 1000.0, "TRUE_W": 0.0, "TRUE_B": 0.0, "X_MEAN": 0.0, "X_STD": 1.0,
-                                "NUM_EXAMPLES": 10**5, "LEARNING_RATE": 0.9},
     "no signal at all": {"NOISE_STD": 0.0, "TRUE_W": 0.0, "TRUE_B": 0.0},
     **CORNERS,
 }
@@ -174,23 +175,32 @@ def save_and_show_animation(fig, draw_frame, frames, name, alt):
 """
 
 
-def run_with(live, parameters: dict[str, Any]):
-    """Re-run the notebook after its parameters cell with new constants; return (error cell index, error) or None."""
+def run_with(live, parameters: dict[str, Any], until: int | None = None):
+    """Re-run the notebook after its parameters cell (up to cell `until`) with new constants.
+
+    Returns (error cell index, error) or None, and the text the cells printed.
+    """
     cells = live.nb.cells
     start = parameters_index(cells)
     assignments = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
     live.execute(f"{assignments}\nFIGURES_DIR = {str(live.folder / 'figures')!r}")
-    for index in range(start + 1, len(cells)):
+    printed = []
+    for index in range(start + 1, len(cells) if until is None else until + 1):
         cell = cells[index]
         if cell.cell_type != "code" or is_volatile(cell) or "multi-worker" in cell.metadata.get("tags", []):
             continue  # the worker processes have their own tests, in test_multi_worker.py
         ran = live.execute(cell.source, index)
+        printed += [o["text"] for o in ran.outputs if o["output_type"] == "stream"]
         errors = [o for o in ran.outputs if o["output_type"] == "error"]
         if errors:
-            return index, errors[0]
+            return (index, errors[0]), "".join(printed)
         if "def save_and_show" in cell.source:  # draw every figure, but skip the slow saving
             live.execute(SKIP_SAVING)
-    return None
+    return None, "".join(printed)
+
+
+def code_cell_with(text: str) -> int:
+    return next(i for i, c in enumerate(notebook_cells()) if c.cell_type == "code" and text in c.source)
 
 
 @pytest.fixture(scope="session")
@@ -213,8 +223,43 @@ def test_every_assert_holds_inside_the_allowed_space(parameter_kernel, name):
     parameters = {**defaults(), **PARAMETER_SETS[name]}
     parameters.pop("FIGURES_DIR")
     started = time.perf_counter()
-    failure = run_with(parameter_kernel, parameters)
+    failure, printed = run_with(parameter_kernel, parameters)
     print(f"{name}: {time.perf_counter() - started:.1f} s")
     if failure is not None:
         index, error = failure
         pytest.fail(f"cell {index} failed with {parameters}:\n{error['ename']}: {error['evalue']}")
+    results = [line for line in printed.splitlines() if not line.startswith("Training diverged")]  # the guard's
+    silent = [line for line in results if re.search(r"\b(nan|inf)\b", line, flags=re.IGNORECASE)]
+    assert not silent, f"results that are not numbers, with no check stopping them, with {parameters}: {silent}"
+
+
+def defaults_with(**changes) -> dict[str, Any]:
+    values = {**defaults(), **changes}
+    values.pop("FIGURES_DIR")
+    return values
+
+
+def test_the_trained_line_check_fails_for_a_model_that_never_moved(parameter_kernel):
+    """With one epoch, parameters put back to 0 must fail the check (an allowance of what is left let them pass)."""
+    check = code_cell_with("training stands where least squares")
+    assert run_with(parameter_kernel, defaults_with(EPOCHS=1), until=check)[0] is None
+    parameter_kernel.execute("W.assign(0.0)\nb.assign(0.0)")
+    errors = [o for o in parameter_kernel.execute(notebook_cells()[check].source).outputs if o["output_type"] == "error"]
+    assert errors and errors[0]["ename"] == "AssertionError", "the check let an untrained model pass"
+
+
+def test_a_check_that_an_untrained_model_passes_says_it_cannot_tell(parameter_kernel):
+    check = code_cell_with("training stands where least squares")
+    failure, printed = run_with(parameter_kernel, defaults_with(EPOCHS=1, LEARNING_RATE=1e-6), until=check)
+    assert failure is None and "so would a model that never moved: it cannot tell" in printed, printed
+
+
+def test_a_rate_that_is_not_positive_gets_its_own_words(parameter_kernel):
+    """Training cells run without the check cell (a kernel that ran before) must not call -1 too large."""
+    check = code_cell_with("check_not_diverging(losses, LEARNING_RATE)")
+    assert run_with(parameter_kernel, defaults_with(), until=check)[0] is None
+    parameter_kernel.execute("LEARNING_RATE = -1")
+    loop = code_cell_with("W.assign_sub(LEARNING_RATE * dW)")
+    ran = parameter_kernel.execute(notebook_cells()[loop].source + "\n" + notebook_cells()[check].source)
+    errors = [o for o in ran.outputs if o["output_type"] == "error"]
+    assert errors and "The learning rate -1 is not positive" in errors[0]["evalue"], errors
