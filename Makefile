@@ -47,7 +47,7 @@ test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill
 	@$(OLDEST)/bin/python -c "import tensorflow as tf, keras; print('passed on TensorFlow', tf.__version__, 'with Keras', keras.__version__)"
 
 # The largest allowed work (benchmarks/slowest_corners.py times it): every check must hold there too.
-SLOWEST := -p NUM_EXAMPLES 50000 -p EPOCHS 2000 -p REPEATS 2000 -p BATCH_SIZE 250 -p MINIBATCH_EPOCHS 100
+SLOWEST := -p NUM_EXAMPLES 50000 -p EPOCHS 2000 -p REPEATS 2000 -p BATCH_SIZE 100 -p MINIBATCH_EPOCHS 40
 test-slowest: $(INSTALLED)  ## run every assert of the notebook (papermill) at the slowest corner of the allowed space
 	mkdir -p build
 	$(BIN)/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/slowest.ipynb $(SLOWEST) \

@@ -15,10 +15,10 @@ from pathlib import Path
 NOTEBOOK = Path(__file__).resolve().parent.parent / "linear_regression_training_loops.ipynb"
 BOUND_SECONDS = 600
 CORNERS = {  # every work limit at its largest, for a middling and for the largest data set
-    "N = 50,000: EPOCHS 2,000, REPEATS 2,000, 20,000 mini-batch steps":
-        {"NUM_EXAMPLES": 50_000, "EPOCHS": 2000, "REPEATS": 2000, "BATCH_SIZE": 250, "MINIBATCH_EPOCHS": 100},
-    "N = 1,000,000: EPOCHS 100, REPEATS 100, 20,000 mini-batch steps":
-        {"NUM_EXAMPLES": 1_000_000, "EPOCHS": 100, "REPEATS": 100, "BATCH_SIZE": 5000, "MINIBATCH_EPOCHS": 100},
+    "N = 50,000: EPOCHS 2,000, REPEATS 2,000, MINIBATCH_EPOCHS 40 (20,000 steps)":
+        {"NUM_EXAMPLES": 50_000, "EPOCHS": 2000, "REPEATS": 2000, "BATCH_SIZE": 100, "MINIBATCH_EPOCHS": 40},
+    "N = 1,000,000: EPOCHS 100, REPEATS 100, MINIBATCH_EPOCHS 2":
+        {"NUM_EXAMPLES": 1_000_000, "EPOCHS": 100, "REPEATS": 100, "BATCH_SIZE": 100, "MINIBATCH_EPOCHS": 2},
 }
 
 

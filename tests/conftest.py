@@ -38,6 +38,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`make test` runs two workers), the tests that share the live kernel share a worker."""
     for item in items:
