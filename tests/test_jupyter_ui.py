@@ -254,6 +254,13 @@ def test_run_all_in_notebook_7(tmp_path):
                 if not is_volatile(cell):
                     assert shown_outputs(shown) == stored_outputs(cell), cell.source[:200]
 
+            named = re.findall(r"\*Kernel → ([^*]+)\*", "".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+            assert named, "the notebook should say which menu item restarts and runs everything"
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+            items = [label.strip() for label in page.locator(".lm-Menu-itemLabel").all_text_contents()]
+            page.keyboard.press("Escape")
+            assert set(named) <= set(items), f"the notebook names {named}; the Kernel menu has {items}"
+
             plumbing = page.locator(".jp-Notebook .jp-CodeCell").nth(folded[0])
             plumbing.scroll_into_view_if_needed()
             assert plumbing.locator(".jp-InputPlaceholder").is_visible(), "the plumbing cell's code is not folded"
