@@ -1,7 +1,10 @@
 """Shared helpers: where the notebook is, and one live kernel that has run it, cell by cell, twice."""
 
 import json
+import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,16 +99,28 @@ class LiveNotebook:
         return cell
 
 
+@contextmanager
+def notebook_kernel(folder: Path) -> Iterator[LiveNotebook]:
+    """A fresh kernel working in folder, with the committed notebook's cells at hand; nothing run yet."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(nb, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(folder)}})
+    with client.setup_kernel():
+        yield LiveNotebook(client, nb, folder)
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def live_notebook(tmp_path_factory):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    folder = tmp_path_factory.mktemp("live")
-    client = NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}})
-    with client.setup_kernel():
-        live = LiveNotebook(client, nb, folder)
+    with notebook_kernel(tmp_path_factory.mktemp("live")) as live:
         for index, cell in live.code_cells():
-            client.execute_cell(cell, index)
+            live.client.execute_cell(cell, index)
             first = visible_outputs(cell)
-            client.execute_cell(cell, index)
+            live.client.execute_cell(cell, index)
             live.runs.append((index, first, visible_outputs(cell)))
         yield live

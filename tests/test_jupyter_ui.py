@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NOTEBOOK, ROOT, is_volatile
+from conftest import NOTEBOOK, ROOT, free_port, is_volatile
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 from test_rendered_view import find_chromium
@@ -51,12 +50,6 @@ IN_VIEW = """selector => {
   return top >= view.top - 2 && top < view.bottom - 20;
 }"""
 ERROR_MIMES = ("application/vnd.jupyter.stderr", "application/vnd.jupyter.error")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def api(base: str, path: str, method: str = "GET") -> object:

@@ -9,14 +9,13 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import NOTEBOOK, ROOT
+from conftest import NOTEBOOK, ROOT, free_port
 
 
 def make_dry_run(env: dict[str, str], extra: str = "") -> list[str]:
@@ -38,12 +37,6 @@ def test_root_and_no_display_are_detected():
         assert any("no browser opens" in line and "ssh -L" in line for line in lines), lines
     with_display = make_dry_run({**without_display(), "DISPLAY": ":0"})[-1]
     assert "--no-browser" not in with_display, with_display
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_printed_command_starts_a_server(tmp_path: Path):

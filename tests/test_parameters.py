@@ -15,8 +15,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import NOTEBOOK, LiveNotebook, is_volatile
-from nbclient import NotebookClient
+from conftest import NOTEBOOK, is_volatile, notebook_kernel
 
 RANDOM_SETS, DRAW_SEED = 25, 2026
 
@@ -209,15 +208,11 @@ def code_cell_with(text: str) -> int:
 @pytest.fixture(scope="session")
 def parameter_kernel(tmp_path_factory):
     """A kernel that has run the cells before the parameters cell: the imports, and nothing else."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    folder = tmp_path_factory.mktemp("parameters")
-    client = NotebookClient(nb, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(folder)}})
-    with client.setup_kernel():
-        kernel = LiveNotebook(client, nb, folder)
+    with notebook_kernel(tmp_path_factory.mktemp("parameters")) as kernel:
         for index, cell in kernel.code_cells():
-            if index >= parameters_index(nb.cells):
+            if index >= parameters_index(kernel.nb.cells):
                 break
-            client.execute_cell(cell, index)
+            kernel.client.execute_cell(cell, index)
         yield kernel
 
 
