@@ -1,7 +1,25 @@
 # Every target runs inside .venv, created from requirements.txt on first use.
-# Needs Python 3.11 and make; slides, html and test also need npm (node_modules from package-lock.json).
+# Needs Python 3.11, 3.12 or 3.13 and make; slides, html and test also need npm (node_modules from package-lock.json).
 
-PYTHON ?= python3
+# The Pythons the pinned TensorFlow 2.21 has wheels for, and those of the oldest supported TensorFlow, 2.16.
+PYTHONS := 3.11 3.12 3.13
+OLDEST_PYTHONS := 3.11 3.12
+CANDIDATES := python3.13 python3.12 python3.11 python3
+is_one_of = $(shell $(1) -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(2)".split())' \
+	>/dev/null 2>&1 && echo $(1))
+first_of = $(firstword $(foreach candidate,$(CANDIDATES),$(call is_one_of,$(candidate),$(1))))
+# The interpreter given (make notebook PYTHON=/path/to/python3.12), or the first supported one on PATH.
+PYTHON ?= $(call first_of,$(PYTHONS))
+OLDEST_PYTHON ?= $(call first_of,$(OLDEST_PYTHONS))
+# $(call require_python,VARIABLE,VERSIONS): stop, before anything is created, unless $(VARIABLE) is one of VERSIONS.
+require_python = @version=$$($($(1)) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case " $(2) " in *" $$version "*) ;; *) \
+	echo "This needs Python $(firstword $(2)) to $(lastword $(2)), the versions its pinned TensorFlow has wheels for;" \
+	"$(if $($(1)),$(1)=$($(1)) is $${version:+Python }$${version:-not a Python that runs},none of $(CANDIDATES) on PATH is one)." >&2; \
+	echo "Install one (pyenv install $(lastword $(2)), uv python install $(lastword $(2)), your system's" \
+	"python$(lastword $(2)) package, or python.org), then run make again, naming it if it is not on PATH:" \
+	"make $(or $(MAKECMDGOALS),notebook) $(1)=/path/to/python$(lastword $(2))" >&2; \
+	exit 1;; esac
 VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOK := linear_regression_training_loops.ipynb
@@ -13,7 +31,7 @@ NBCONVERT := $(BIN)/jupyter nbconvert --config templates/nbconvert_config.py --o
 OLDEST := .venv-oldest
 OLDEST_INSTALLED := $(OLDEST)/.installed
 
-.PHONY: notebook run test test-oldest test-slowest lint html slides bench clean
+.PHONY: notebook run test quick test-oldest test-slowest lint html slides bench clean
 
 JUPYTER_ARGS ?=
 # Jupyter refuses to run as root (containers, cloud machines) without --allow-root; on a Linux or BSD machine
@@ -41,6 +59,13 @@ test: $(INSTALLED) $(ASSETS)  ## lint, then every test, on TEST_WORKERS processe
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
+# The editing loop: lint, strict nbval, the exercises, the notebook file and three parameter sets, in about a minute.
+QUICK_TESTS := tests/test_nbval.py tests/test_exercises.py tests/test_notebook_file.py tests/test_parameters.py \
+	tests/test_check_close.py
+quick: $(INSTALLED)  ## a quick tier of the tests, to run between two edits; make test runs them all
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow" $(QUICK_TESTS)
+
 test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill) on the oldest supported TensorFlow and Keras
 	mkdir -p build
 	$(OLDEST)/bin/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/oldest.ipynb -p FIGURES_DIR build/oldest_images
@@ -54,7 +79,8 @@ test-slowest: $(INSTALLED)  ## run every assert of the notebook (papermill) at t
 		-p FIGURES_DIR build/slowest_images
 
 $(OLDEST_INSTALLED): requirements-oldest.txt
-	$(PYTHON) -m venv $(OLDEST)
+	$(call require_python,OLDEST_PYTHON,$(OLDEST_PYTHONS))
+	$(OLDEST_PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-oldest.txt
 	touch $@
 
@@ -62,6 +88,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
 $(INSTALLED): requirements.txt
+	$(call require_python,PYTHON,$(PYTHONS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@

@@ -79,12 +79,12 @@ def visible_outputs(cell) -> list[str]:
 
 @dataclass
 class LiveNotebook:
-    """A kernel that has executed the notebook top to bottom, each code cell twice in a row."""
+    """A kernel that has executed the notebook top to bottom."""
 
     client: NotebookClient
     nb: nbformat.NotebookNode
     folder: Path
-    runs: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # index, first, second
+    runs: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # index, first, second (when run twice)
 
     def code_cells(self) -> list[tuple[int, nbformat.NotebookNode]]:
         return [(i, c) for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
@@ -116,11 +116,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_notebook(tmp_path_factory):
+def live_notebook(request, tmp_path_factory):
+    """Each cell runs twice in a row when the re-run test is collected (`make test`), once otherwise (`make quick`)."""
+    twice = any(item.path.name == "test_rerun.py" for item in request.session.items)
     with notebook_kernel(tmp_path_factory.mktemp("live")) as live:
         for index, cell in live.code_cells():
             live.client.execute_cell(cell, index)
-            first = visible_outputs(cell)
-            live.client.execute_cell(cell, index)
-            live.runs.append((index, first, visible_outputs(cell)))
+            if twice:
+                first = visible_outputs(cell)
+                live.client.execute_cell(cell, index)
+                live.runs.append((index, first, visible_outputs(cell)))
         yield live

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -67,3 +68,48 @@ def test_the_printed_command_starts_a_server(tmp_path: Path):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
         log.close()
+
+
+FAKE_PYTHON_314 = """#!/bin/sh
+# Answers `-c CODE` as Python 3.14 would, and nothing else.
+[ "$1" = "-c" ] || exit 1
+exec {python} -c 'import sys; sys.version_info = (3, 14, 0, "final", 0); exec(sys.argv[1])' "$2"
+"""
+
+
+def make_in_scratch(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """`make` on a copy of the Makefile, with a PATH holding only a Python 3.14 and the tools the Makefile calls."""
+    for name in ("Makefile", "requirements.txt", "requirements-oldest.txt"):
+        shutil.copy(ROOT / name, tmp_path)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "python3").write_text(FAKE_PYTHON_314.format(python=os.path.realpath(sys.executable)))
+    (tools / "python3").chmod(0o755)
+    for tool in ("grep", "uname", "id"):
+        (tools / tool).symlink_to(shutil.which(tool))
+    return subprocess.run([shutil.which("make"), *arguments], cwd=tmp_path, env={"PATH": str(tools)},
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("goal", ["notebook", "test"])
+def test_no_supported_python_stops_before_creating_anything(tmp_path: Path, goal: str):
+    result = make_in_scratch(tmp_path, goal)
+    assert result.returncode != 0
+    assert "This needs Python 3.11 to 3.13" in result.stderr, result.stderr
+    assert "none of python3.13 python3.12 python3.11 python3 on PATH is one" in result.stderr, result.stderr
+    assert f"make {goal} PYTHON=/path/to/python3.13" in result.stderr, result.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_an_unsupported_python_given_is_named_with_its_version(tmp_path: Path):
+    fake = tmp_path / "bin" / "python3"
+    result = make_in_scratch(tmp_path, "notebook", f"PYTHON={fake}")
+    assert result.returncode != 0
+    assert f"PYTHON={fake} is Python 3.14." in result.stderr, result.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_the_oldest_versions_ask_for_a_python_they_support(tmp_path: Path):
+    result = make_in_scratch(tmp_path, "test-oldest", "OLDEST_PYTHON=python3")
+    assert "This needs Python 3.11 to 3.12" in result.stderr and "OLDEST_PYTHON=python3 is Python 3.14." in result.stderr
+    assert not (tmp_path / ".venv-oldest").exists()

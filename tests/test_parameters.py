@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import NOTEBOOK, is_volatile, notebook_kernel
 
@@ -46,9 +47,9 @@ def check_parameters():
         if cell.cell_type != "code" or "def check_parameters" not in cell.source:
             continue
         nodes = [node for node in ast.parse(cell.source).body
-                 if getattr(node, "name", None) == "check_parameters"
+                 if isinstance(node, ast.Import) or getattr(node, "name", None) == "check_parameters"
                  or isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("LIMITS", "WORK_LIMITS")]
-        namespace: dict[str, Any] = {}
+        namespace: dict[str, Any] = {"np": np}
         exec(compile(ast.Module(nodes, []), "check_parameters", "exec"), namespace)  # noqa: S102 (its own code)
         return namespace["check_parameters"]
     raise AssertionError("the notebook defines no check_parameters")
@@ -93,6 +94,12 @@ BAD_VALUES = {  # just outside each range, and nonsense
     "no figures folder": ({"FIGURES_DIR": ""}, "FIGURES_DIR = '' is not allowed: it must be a folder name."),
     "figures folder as a number": ({"FIGURES_DIR": 7}, "FIGURES_DIR = 7 is not allowed"),
     "zero batch": ({"BATCH_SIZE": 0}, "BATCH_SIZE = 0 is not allowed"),
+    "NumPy boolean": ({"EPOCHS": np.True_}, "EPOCHS = np.True_ is not allowed: EPOCHS must be an integer"),
+    "NumPy NaN": ({"TRUE_B": np.float32("nan")}, "TRUE_B = np.float32(nan) is not allowed"),
+    "NumPy float count": ({"EPOCHS": np.float64(60.0)}, "EPOCHS = np.float64(60.0) is not allowed"),
+    "work that overflows int32": ({"NUM_EXAMPLES": np.int32(10**6), "EPOCHS": np.int32(2000)},
+                                  "NUM_EXAMPLES × EPOCHS = 2,000,000,000 is not allowed"),
+    "complex slope": ({"TRUE_W": 3 + 0j}, "TRUE_W = (3+0j) is not allowed: TRUE_W must be a number"),
 }
 
 
@@ -112,6 +119,17 @@ def test_bad_value_stops_at_the_check_with_its_message(change, message):
     assert message in str(failure.value)
 
 
+def test_numbers_of_every_type_are_accepted_and_come_back_as_python_numbers():
+    """A whole number where a float is expected, and NumPy scalars, are numbers: Keras then gets a Python float."""
+    checked = check_parameters()({**defaults(), **NUMPY_SCALARS})
+    assert checked["LEARNING_RATE"] == pytest.approx(0.1) and type(checked["LEARNING_RATE"]) is float
+    assert checked["NUM_EXAMPLES"] == 500 and type(checked["NUM_EXAMPLES"]) is int
+    checked = check_parameters()({**defaults(), "LEARNING_RATE": 1, "TRUE_W": 3})
+    assert (checked["LEARNING_RATE"], checked["TRUE_W"]) == (1.0, 3.0)
+    assert {type(value) for value in checked.values()} <= {int, float}, checked
+    assert all(type(checked[name]) is type(value) for name, value in defaults().items() if name in checked)
+
+
 def test_the_check_runs_right_after_the_parameters():
     cells = notebook_cells()
     following = next(c for c in cells[parameters_index(cells) + 1:] if c.cell_type == "code")
@@ -124,7 +142,7 @@ def draw_set(rng: random.Random) -> dict[str, Any]:
         return rng.choice([-1, 1]) * 10 ** rng.uniform(low_exp, high_exp) if rng.random() > 0.1 else 0.0
 
     x_std = 10 ** rng.uniform(-3, 3)
-    return {
+    values = {
         "TRUE_W": signed(-2, 3), "TRUE_B": signed(-2, 3),
         "X_STD": x_std, "X_MEAN": rng.uniform(-1, 1) * min(1000, 100 * x_std),
         "NOISE_STD": 10 ** rng.uniform(-3, 3) if rng.random() > 0.1 else 0.0,
@@ -133,6 +151,14 @@ def draw_set(rng: random.Random) -> dict[str, Any]:
         "EPOCHS": rng.randint(1, 120), "SEED": rng.randint(0, 2**31 - 1), "REPEATS": rng.randint(100, 300),
         "BATCH_SIZE": rng.randint(1, 300), "MINIBATCH_EPOCHS": rng.randint(1, 6),
     }
+    return {name: in_another_type(rng, value) for name, value in values.items()}
+
+
+def in_another_type(rng: random.Random, value):
+    """The same number, sometimes as a NumPy scalar (what a loop over np.linspace gives) or a whole float as an int."""
+    if isinstance(value, int):
+        return rng.choice([value, value, np.int64(value), np.int32(value)])
+    return rng.choice([value, value, np.float64(value), int(value) if value == int(value) else value])
 
 
 CORNERS = {  # the work limits at their largest: the slowest runs the random draws would rarely reach
@@ -145,9 +171,17 @@ CORNERS = {  # the work limits at their largest: the slowest runs the random dra
 }
 
 
+NUMPY_SCALARS = {"TRUE_W": np.float32(3.0), "TRUE_B": np.float64(2.0), "X_MEAN": np.float32(5.0), "X_STD": np.int64(2),
+                 "NOISE_STD": np.float16(1.0), "LEARNING_RATE": np.float32(0.1), "NUM_EXAMPLES": np.int64(500),
+                 "EPOCHS": np.int32(60), "SEED": np.uint32(7), "REPEATS": np.int16(100), "BATCH_SIZE": np.uint8(50),
+                 "MINIBATCH_EPOCHS": np.int8(3)}
 EDGE_SETS = {
     "no noise": {"NOISE_STD": 0.0},
-    "slope 0": {"TRUE_W": 0.0, "TRUE_B": 0.0},
+    "slope 0": {"TRUE_W": 0.0},
+    "intercept 0": {"TRUE_B": 0.0},
+    "slope and intercept 0": {"TRUE_W": 0.0, "TRUE_B": 0.0},
+    "slope 0, no noise": {"TRUE_W": 0.0, "NOISE_STD": 0.0},
+    "intercept 0, no noise": {"TRUE_B": 0.0, "NOISE_STD": 0.0},
     "two examples": {"NUM_EXAMPLES": 2, "BATCH_SIZE": 100},
     "odd N, batch 64": {"NUM_EXAMPLES": 1001, "BATCH_SIZE": 64, "LEARNING_RATE": 0.5},
     "inputs 100 spreads from 0": {"X_MEAN": -1000.0, "X_STD": 10.0},
@@ -159,6 +193,9 @@ EDGE_SETS = {
     "batch of one, rate 0.5": {"BATCH_SIZE": 1, "LEARNING_RATE": 0.5, "NUM_EXAMPLES": 200},
     "batch of one, rate 0.9 (mini-batches diverge first)": {"BATCH_SIZE": 1, "LEARNING_RATE": 0.9, "NUM_EXAMPLES": 200},
     "seed 14365": {"SEED": 14365},
+    "whole numbers for every float, rate 1": {"TRUE_W": 3, "TRUE_B": -2, "X_MEAN": 5, "X_STD": 2, "NOISE_STD": 1,
+                                              "LEARNING_RATE": 1},
+    "NumPy scalars": {**NUMPY_SCALARS},
     "no signal at all": {"NOISE_STD": 0.0, "TRUE_W": 0.0, "TRUE_B": 0.0},
     **CORNERS,
 }
@@ -168,11 +205,14 @@ PARAMETER_SETS = {**EDGE_SETS, **{f"random {k}": draw_set(_rng) for k in range(R
 
 SKIP_SAVING = """
 def save_and_show(fig, name, alt):
+    fig.canvas.draw()  # everything saving does but the PNG: a figure that cannot be drawn fails here too
     plt.close(fig)
 
 
 def save_and_show_animation(fig, draw_frame, frames, name, alt):
-    draw_frame(frames[-1])
+    for frame in (frames[0], frames[-1]):
+        draw_frame(frame)
+        fig.canvas.draw()
     plt.close(fig)
 """
 
@@ -180,25 +220,28 @@ def save_and_show_animation(fig, draw_frame, frames, name, alt):
 def run_with(live, parameters: dict[str, Any], until: int | None = None):
     """Re-run the notebook after its parameters cell (up to cell `until`) with new constants.
 
-    Returns (error cell index, error) or None, and the text the cells printed.
+    Returns (error cell index, error) or None, the text the cells printed, and what they wrote to stderr
+    (warnings a student would see), by cell.
     """
     cells = live.nb.cells
     start = parameters_index(cells)
     assignments = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
     live.execute(f"{assignments}\nFIGURES_DIR = {str(live.folder / 'figures')!r}")
-    printed = []
+    live.execute("import warnings\nwarnings.simplefilter('always')")  # every warning, not the first at each line
+    printed, warned = [], []
     for index in range(start + 1, len(cells) if until is None else until + 1):
         cell = cells[index]
         if cell.cell_type != "code" or is_volatile(cell) or "multi-worker" in cell.metadata.get("tags", []):
             continue  # the worker processes have their own tests, in test_multi_worker.py
         ran = live.execute(cell.source, index)
-        printed += [o["text"] for o in ran.outputs if o["output_type"] == "stream"]
+        printed += [o["text"] for o in ran.outputs if o["output_type"] == "stream" and o["name"] == "stdout"]
+        warned += [(index, o["text"]) for o in ran.outputs if o["output_type"] == "stream" and o["name"] == "stderr"]
         errors = [o for o in ran.outputs if o["output_type"] == "error"]
         if errors:
-            return (index, errors[0]), "".join(printed)
+            return (index, errors[0]), "".join(printed), warned
         if "def save_and_show" in cell.source:  # draw every figure, but skip the slow saving
             live.execute(SKIP_SAVING)
-    return None, "".join(printed)
+    return None, "".join(printed), warned
 
 
 def code_cell_with(text: str) -> int:
@@ -216,12 +259,16 @@ def parameter_kernel(tmp_path_factory):
         yield kernel
 
 
-@pytest.mark.parametrize("name", PARAMETER_SETS)
+QUICK_SETS = ("no signal at all", "whole numbers for every float, rate 1", "NumPy scalars")  # for `make quick`
+
+
+@pytest.mark.parametrize("name", [name if name in QUICK_SETS else pytest.param(name, marks=pytest.mark.slow)
+                                  for name in PARAMETER_SETS])
 def test_every_assert_holds_inside_the_allowed_space(parameter_kernel, name):
     parameters = {**defaults(), **PARAMETER_SETS[name]}
     parameters.pop("FIGURES_DIR")
     started = time.perf_counter()
-    failure, printed = run_with(parameter_kernel, parameters)
+    failure, printed, warned = run_with(parameter_kernel, parameters)
     print(f"{name}: {time.perf_counter() - started:.1f} s")
     if failure is not None:
         index, error = failure
@@ -230,6 +277,7 @@ def test_every_assert_holds_inside_the_allowed_space(parameter_kernel, name):
     results = [line for line in printed.splitlines() if not any(words in line for words in stopped)]
     silent = [line for line in results if re.search(r"\b(nan|inf)\b", line, flags=re.IGNORECASE)]
     assert not silent, f"results that are not numbers, with no check stopping them, with {parameters}: {silent}"
+    assert not warned, f"warnings (cell, text) with {parameters}: {warned}"
 
 
 def defaults_with(**changes) -> dict[str, Any]:
@@ -249,7 +297,7 @@ def test_the_trained_line_check_fails_for_a_model_that_never_moved(parameter_ker
 
 def test_a_check_that_an_untrained_model_passes_says_it_cannot_tell(parameter_kernel):
     check = code_cell_with("training stands where least squares")
-    failure, printed = run_with(parameter_kernel, defaults_with(EPOCHS=1, LEARNING_RATE=1e-6), until=check)
+    failure, printed, _ = run_with(parameter_kernel, defaults_with(EPOCHS=1, LEARNING_RATE=1e-6), until=check)
     assert failure is None and "so would a model that never moved: it cannot tell" in printed, printed
 
 
