@@ -91,11 +91,13 @@ class LiveNotebook:
 
     def execute(self, source: str, index: int = 0) -> nbformat.NotebookNode:
         """Run source as a new cell; errors are kept in its outputs instead of raised."""
-        cell = nbformat.v4.new_code_cell(source)
+        cell, kept = nbformat.v4.new_code_cell(source), self.nb.cells[index]
         try:
             self.client.execute_cell(cell, index)
         except CellExecutionError:
             pass
+        finally:
+            self.nb.cells[index] = kept  # nbclient stores the cell it ran at that index; keep the notebook's
         return cell
 
 
