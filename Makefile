@@ -57,14 +57,14 @@ run: $(INSTALLED)  ## re-execute the notebook in place, refreshing its outputs a
 TEST_WORKERS ?= 2
 test: $(INSTALLED) $(ASSETS)  ## lint, then every test, on TEST_WORKERS processes (pytest-xdist)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The editing loop: lint, strict nbval, the exercises, the notebook file and three parameter sets, in about a minute.
 QUICK_TESTS := tests/test_nbval.py tests/test_exercises.py tests/test_notebook_file.py tests/test_parameters.py \
 	tests/test_check_close.py
 quick: $(INSTALLED)  ## a quick tier of the tests, to run between two edits; make test runs them all
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow" $(QUICK_TESTS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow" $(QUICK_TESTS)
 
 test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill) on the oldest supported TensorFlow and Keras
 	mkdir -p build

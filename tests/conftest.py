@@ -1,11 +1,11 @@
-"""Shared helpers: where the notebook is, and one live kernel that has run it, cell by cell, twice."""
+"""Shared helpers: where the notebook is, and a live kernel that has run it."""
 
 import json
 import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,6 @@ def pytest_sessionfinish(session, exitstatus):
     if before is not None and after != before:
         print(f"\nThe tests changed the repository's files (git status --porcelain):\n{after}")
         session.exitstatus = 1
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`make test` runs two workers), the tests that share the live kernel share a worker."""
-    for item in items:
-        if "live_notebook" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("live_notebook"))
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +76,6 @@ class LiveNotebook:
     client: NotebookClient
     nb: nbformat.NotebookNode
     folder: Path
-    runs: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # index, first, second (when run twice)
 
     def code_cells(self) -> list[tuple[int, nbformat.NotebookNode]]:
         return [(i, c) for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
@@ -118,14 +109,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_notebook(request, tmp_path_factory):
-    """Each cell runs twice in a row when the re-run test is collected (`make test`), once otherwise (`make quick`)."""
-    twice = any(item.path.name == "test_rerun.py" for item in request.session.items)
+def live_notebook(tmp_path_factory):
+    """A kernel that has run every code cell of the notebook once, top to bottom."""
     with notebook_kernel(tmp_path_factory.mktemp("live")) as live:
         for index, cell in live.code_cells():
             live.client.execute_cell(cell, index)
-            if twice:
-                first = visible_outputs(cell)
-                live.client.execute_cell(cell, index)
-                live.runs.append((index, first, visible_outputs(cell)))
         yield live

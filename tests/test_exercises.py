@@ -4,8 +4,6 @@ In the live kernel, a reference solution, a plausible wrong answer and a crashin
 into each exercise cell in turn, and the check cell for that exercise, further down, is run again.
 """
 
-import pytest
-
 SOLUTIONS = {
     "exercise-mae": "def mae(y, y_pred):\n    return tf.reduce_mean(tf.abs(y - y_pred))",
     "exercise-gradient": (
@@ -50,8 +48,7 @@ def verdict(cell, tag: str) -> str:
     return next(line[len(CHECK_LINES[tag]):] for line in text.splitlines() if line.startswith(CHECK_LINES[tag]))
 
 
-@pytest.fixture(scope="module")
-def exercise_runs(live_notebook):
+def exercise_runs(live_notebook) -> dict[str, dict[str, str]]:
     """For each exercise: what the check printed as committed, with the solution, a wrong answer and a crashing one."""
     cells = live_notebook.nb.cells
     checks = {tag: next(c.source for c in cells if tag in c.metadata.get("tags", [])) for tag in set(CHECK_TAGS.values())}
@@ -70,14 +67,12 @@ def exercise_runs(live_notebook):
     return runs
 
 
-def test_every_exercise_has_a_reference_solution(exercise_runs):
-    assert set(exercise_runs) == set(SOLUTIONS)
-
-
-@pytest.mark.parametrize("tag", sorted(SOLUTIONS))
-def test_check_says_not_tried_then_correct_then_hints(exercise_runs, tag):
-    outputs = exercise_runs[tag]
-    assert outputs["committed"] == "not tried yet"
-    assert outputs["solution"] == "correct"
-    assert outputs["wrong"].startswith("Hint:") and WRONG_ANSWERS[tag][1] in outputs["wrong"], outputs["wrong"]
-    assert outputs["broken"].startswith("Not yet: your function raised NameError"), outputs["broken"]
+def test_each_check_says_not_tried_then_correct_then_hints(live_notebook):
+    """One test, so that under pytest-xdist the exercises share one worker and its kernel."""
+    runs = exercise_runs(live_notebook)
+    assert set(runs) == set(SOLUTIONS), "every exercise needs a reference solution here"
+    for tag, outputs in sorted(runs.items()):
+        assert outputs["committed"] == "not tried yet", (tag, outputs)
+        assert outputs["solution"] == "correct", (tag, outputs)
+        assert outputs["wrong"].startswith("Hint:") and WRONG_ANSWERS[tag][1] in outputs["wrong"], (tag, outputs)
+        assert outputs["broken"].startswith("Not yet: your function raised NameError"), (tag, outputs)
