@@ -31,7 +31,7 @@ NBCONVERT := $(BIN)/jupyter nbconvert --config templates/nbconvert_config.py --o
 OLDEST := .venv-oldest
 OLDEST_INSTALLED := $(OLDEST)/.installed
 
-.PHONY: notebook run test quick test-oldest test-slowest lint html slides bench clean
+.PHONY: notebook run test quick student test-oldest test-slowest lint html slides bench clean
 
 JUPYTER_ARGS ?=
 # Jupyter refuses to run as root (containers, cloud machines) without --allow-root; on a Linux or BSD machine
@@ -105,6 +105,9 @@ slides: $(INSTALLED) $(ASSETS)  ## a reveal.js slide deck with speaker notes, in
 $(ASSETS): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+student: $(INSTALLED)  ## the class version, in build/student/: no solutions, teacher notes or outputs; its checks still grade
+	$(BIN)/python tools/student_version.py build/student/$(NOTEBOOK)
 
 bench: $(INSTALLED)  ## speed figures (not tests): per-step cost by data size, notebook time against the import floor
 	$(BIN)/python benchmarks/step_time.py

@@ -93,9 +93,9 @@ class LiveNotebook:
 
 
 @contextmanager
-def notebook_kernel(folder: Path) -> Iterator[LiveNotebook]:
-    """A fresh kernel working in folder, with the committed notebook's cells at hand; nothing run yet."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def notebook_kernel(folder: Path, notebook: Path = NOTEBOOK) -> Iterator[LiveNotebook]:
+    """A fresh kernel working in folder, with the notebook's cells at hand (the committed one unless given); nothing run yet."""
+    nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(folder)}})
     with client.setup_kernel():
         yield LiveNotebook(client, nb, folder)
