@@ -217,6 +217,17 @@ def save_and_show_animation(fig, draw_frame, frames, name, alt):
 """
 
 
+# Each warning a student would see, every time, not only the first time at each line. Like Python's defaults,
+# deprecations raised inside libraries stay hidden (gast, under TensorFlow, raises some on Python 3.13).
+SHOW_EVERY_WARNING = """
+import warnings
+warnings.simplefilter("always")
+for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+    warnings.filterwarnings("ignore", category=category)
+warnings.filterwarnings("always", category=DeprecationWarning, module="__main__")
+"""
+
+
 def run_with(live, parameters: dict[str, Any], until: int | None = None):
     """Re-run the notebook after its parameters cell (up to cell `until`) with new constants.
 
@@ -227,7 +238,7 @@ def run_with(live, parameters: dict[str, Any], until: int | None = None):
     start = parameters_index(cells)
     assignments = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
     live.execute(f"{assignments}\nFIGURES_DIR = {str(live.folder / 'figures')!r}")
-    live.execute("import warnings\nwarnings.simplefilter('always')")  # every warning, not the first at each line
+    live.execute(SHOW_EVERY_WARNING)
     printed, warned = [], []
     for index in range(start + 1, len(cells) if until is None else until + 1):
         cell = cells[index]

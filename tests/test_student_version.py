@@ -30,7 +30,7 @@ def student(tmp_path_factory) -> Path:
 
 
 def private_lines(nb) -> set[str]:
-    """Lines of solution folds, teaching notes and expected_* functions that appear nowhere else in the notebook."""
+    """Lines of solution folds, teaching notes and the values of expected_* functions found nowhere else."""
     private, public = set(), set()
     for cell in nb.cells:
         source = cell.source
@@ -40,7 +40,8 @@ def private_lines(nb) -> set[str]:
         hidden = re.findall(r"<details><summary>Solution</summary>.*?</details>", source, flags=re.DOTALL)
         if set(CHECK_TAGS) & set(cell.metadata.get("tags", [])):
             body = re.search(r"^def expected_\w+\(\):\n(?:(?:    .*)?\n)+", source + "\n", flags=re.MULTILINE)
-            hidden.append(body.group(0))
+            source = source.replace(body.group(0), "")  # its values: the cases, and what they are computed from
+            private |= {line for line in lines_of(body.group(0)) if line.startswith("(") or " = " in line}
         for part in hidden:
             private |= lines_of(part)
             source = source.replace(part, "")
@@ -55,8 +56,8 @@ def lines_of(text: str) -> set[str]:
 def test_nothing_of_a_solution_survives(student):
     teacher, handout = nbformat.read(NOTEBOOK, as_version=4), nbformat.read(student, as_version=4)
     private = private_lines(teacher)
-    solution_bodies = {line.strip() for code in SOLUTIONS.values() for line in code.splitlines()[1:]}
-    assert {line for line in solution_bodies if len(line) > 12} <= private, "the solutions should be in folds only"
+    for tag, code in SOLUTIONS.items():  # each solution has a line of its own, found only in its fold
+        assert lines_of("\n".join(code.splitlines()[1:])) & private, f"no line of the {tag} solution is in a fold"
     leaked = private & {line.strip() for cell in handout.cells for line in cell.source.splitlines()}
     assert not leaked, f"lines of solutions, notes or expected answers in the class version: {sorted(leaked)[:5]}"
     assert not any(cell.cell_type == "code" and (cell.outputs or cell.execution_count) for cell in handout.cells)

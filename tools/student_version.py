@@ -2,8 +2,9 @@
 
 Each check cell (tagged `exercise-check` or `bughunt-check`) keeps its inputs, its grading loop and its hints; its
 `expected_*` function, which computes the expected values from the reference formulas, is replaced by one that
-returns fingerprints of those values (SHA-256 of the value to four significant digits, what `fingerprint` in the
-notebook computes). The values come from running the notebook's own cells, up to the last check, in a scratch kernel.
+returns fingerprints of those values: SHA-256 of the value to four significant digits, cut to 16 hex digits, as
+the notebook's `fingerprint` computes it. The values come from running the notebook up to its last check cell in a
+scratch kernel.
 
 Usage: python tools/student_version.py OUTPUT.ipynb
 """
@@ -57,7 +58,7 @@ def fingerprint_of(value: float) -> str:
     low, high = SIGNIFICANT.format(value * (1 - 1e-6)), SIGNIFICANT.format(value * (1 + 1e-6))
     if low != high:
         raise SystemExit(f"the expected value {value!r} lies on a rounding edge of its 4 digits; change its inputs")
-    return hashlib.sha256(SIGNIFICANT.format(value).encode()).hexdigest()
+    return hashlib.sha256(SIGNIFICANT.format(value).encode()).hexdigest()[:16]
 
 
 def fingerprinted(cases):
@@ -67,15 +68,22 @@ def fingerprinted(cases):
     return [(fingerprint_of(value), message) for value, message in cases]
 
 
+def as_source(cases, indent: str) -> str:
+    """Cases as Python source: a list of (fingerprint, message) tuples, one a line, or a dict of such lists."""
+    if isinstance(cases, dict):
+        items = [f"{indent}    {name!r}: {as_source(each, indent + '    ')}," for name, each in cases.items()]
+        return "{\n" + "\n".join(items) + f"\n{indent}}}"
+    return "[\n" + "\n".join(f"{indent}    {tuple(case)!r}," for case in cases) + f"\n{indent}]"
+
+
 def with_fingerprints(source: str, cases) -> str:
     """The check cell's source, its expected_* function returning fingerprints instead of computing values."""
     function = expected_function(source)
     lines = source.splitlines()
-    body = json.dumps(fingerprinted(cases), indent=4, ensure_ascii=False).replace("\n", "\n    ")
     replacement = [
         f"def {function.name}():",
         '    """The expected values as fingerprints (see `fingerprint`), so that this cell grades without showing them."""',
-        f"    return {body}",
+        f"    return {as_source(fingerprinted(cases), '    ')}",
     ]
     start = (function.decorator_list[0] if function.decorator_list else function).lineno - 1
     return "\n".join(lines[:start] + replacement + lines[function.end_lineno:])
