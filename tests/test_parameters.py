@@ -63,7 +63,7 @@ BAD_VALUES = {  # just outside each range, and nonsense
     "zero learning rate": ({"LEARNING_RATE": 0.0}, "LEARNING_RATE = 0.0 is not allowed"),
     "negative learning rate": ({"LEARNING_RATE": -1.0}, "LEARNING_RATE = -1.0 is not allowed"),
     "learning rate above 1": ({"LEARNING_RATE": 1.005},
-                              ("LEARNING_RATE = 1.005 is not allowed: LEARNING_RATE must be a number from 1e-06 to 1.0 "
+                              ("LEARNING_RATE = 1.005 is not allowed: LEARNING_RATE must be a real number from 1e-06 to 1.0 "
                               "(above 1, full-batch training diverges")),
     "too many epochs": ({"EPOCHS": 2001}, "EPOCHS = 2001 is not allowed: EPOCHS must be an integer from 1 to 2,000."),
     "too much full-batch work": ({"NUM_EXAMPLES": 10**6, "EPOCHS": 101},
@@ -77,8 +77,9 @@ BAD_VALUES = {  # just outside each range, and nonsense
                                   "allowed")),
     "NaN learning rate": ({"LEARNING_RATE": math.nan}, "LEARNING_RATE = nan is not allowed"),
     "text learning rate": ({"LEARNING_RATE": "fast"}, "LEARNING_RATE = 'fast' is not allowed"),
-    "boolean learning rate": ({"LEARNING_RATE": True}, "LEARNING_RATE = True is not allowed"),
-    "negative noise": ({"NOISE_STD": -1.0}, "NOISE_STD = -1.0 is not allowed: NOISE_STD must be a number from 0"),
+    "boolean learning rate": ({"LEARNING_RATE": True}, ("LEARNING_RATE = True is not allowed: LEARNING_RATE must be a real "
+                                                        "number from 1e-06 to 1.0, not True or False.")),
+    "negative noise": ({"NOISE_STD": -1.0}, "NOISE_STD = -1.0 is not allowed: NOISE_STD must be a real number from 0"),
     "infinite noise": ({"NOISE_STD": math.inf}, "NOISE_STD = inf is not allowed"),
     "NaN slope": ({"TRUE_W": math.nan}, "TRUE_W = nan is not allowed"),
     "huge slope": ({"TRUE_W": 1000.5}, "TRUE_W = 1000.5 is not allowed"),
@@ -97,9 +98,9 @@ BAD_VALUES = {  # just outside each range, and nonsense
     "NumPy boolean": ({"EPOCHS": np.True_}, "EPOCHS = np.True_ is not allowed: EPOCHS must be an integer"),
     "NumPy NaN": ({"TRUE_B": np.float32("nan")}, "TRUE_B = np.float32(nan) is not allowed"),
     "NumPy float count": ({"EPOCHS": np.float64(60.0)}, "EPOCHS = np.float64(60.0) is not allowed"),
-    "work that overflows int32": ({"NUM_EXAMPLES": np.int32(10**6), "EPOCHS": np.int32(2000)},
-                                  "NUM_EXAMPLES × EPOCHS = 2,000,000,000 is not allowed"),
-    "complex slope": ({"TRUE_W": 3 + 0j}, "TRUE_W = (3+0j) is not allowed: TRUE_W must be a number"),
+    "work that wraps to 0 in int32": ({"NUM_EXAMPLES": np.int32(2**16), "REPEATS": np.int32(2**16)},  # 2**32
+                                      "NUM_EXAMPLES × REPEATS = 4,294,967,296 is not allowed"),
+    "complex slope": ({"TRUE_W": 3 + 0j}, "TRUE_W = (3+0j) is not allowed: TRUE_W must be a real number"),
 }
 
 
