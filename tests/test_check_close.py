@@ -58,3 +58,13 @@ def test_it_says_when_a_model_that_never_moved_would_pass_too(capsys):
     assert "so would a model that never moved: it cannot tell" in capsys.readouterr().out
     check_close("a step of 1", [1.0, 0.5], [1.0, 0.5], untrained=[0.0, 0.0])
     assert "cannot tell" not in capsys.readouterr().out
+
+
+def test_it_says_so_when_everything_compared_is_zero(capsys):
+    """Targets that are all 0 make every result 0: the check then passes whatever the code, and must say so."""
+    check_close("gradients on data of zeros", [0.0, -0.0], [0.0, 0.0], size=0.0)
+    assert "it cannot tell" in capsys.readouterr().out
+    check_close("a zero gradient at a minimum of real data", [0.0, 0.0], [0.0, 0.0], size=3.5)
+    assert "cannot tell" not in capsys.readouterr().out
+    check_close("a size given as a NumPy float", 0.0, 0.0, size=np.float64(0.0))
+    assert "it cannot tell" in capsys.readouterr().out

@@ -322,3 +322,12 @@ def test_a_rate_that_is_not_positive_gets_its_own_words(parameter_kernel):
     ran = parameter_kernel.execute(notebook_cells()[loop].source + "\n" + notebook_cells()[check].source)
     errors = [o for o in ran.outputs if o["output_type"] == "error"]
     assert errors and "The learning rate -1 is not positive" in errors[0]["evalue"], errors
+
+
+def test_checks_on_targets_of_zeros_say_they_cannot_tell(parameter_kernel):
+    """With no slope, intercept or noise every result is 0, so a check passes whatever the code: it must say so."""
+    check = code_cell_with("the tape's gradients equal the formulas")
+    failure, printed, _ = run_with(parameter_kernel, defaults_with(TRUE_W=0.0, TRUE_B=0.0, NOISE_STD=0.0), until=check)
+    assert failure is None, failure
+    assert "✓ the tape's gradients equal the formulas; but with these constants so would a model that never moved: " \
+           "it cannot tell" in printed, printed
