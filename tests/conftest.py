@@ -94,7 +94,7 @@ class LiveNotebook:
 
 @contextmanager
 def notebook_kernel(folder: Path, notebook: Path = NOTEBOOK) -> Iterator[LiveNotebook]:
-    """A fresh kernel working in folder, with the notebook's cells at hand (the committed one unless given); nothing run yet."""
+    """A fresh kernel working in folder, with a notebook's cells at hand (the committed one by default); nothing run."""
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(folder)}})
     with client.setup_kernel():

@@ -67,12 +67,16 @@ def exercise_runs(live_notebook) -> dict[str, dict[str, str]]:
     return runs
 
 
-def test_each_check_says_not_tried_then_correct_then_hints(live_notebook):
-    """One test, so that under pytest-xdist the exercises share one worker and its kernel."""
-    runs = exercise_runs(live_notebook)
+def assert_each_check_grades(runs: dict[str, dict[str, str]]) -> None:
+    """As committed "not tried yet", with the solution "correct", a wrong answer its hint, a crash a message."""
     assert set(runs) == set(SOLUTIONS), "every exercise needs a reference solution here"
     for tag, outputs in sorted(runs.items()):
         assert outputs["committed"] == "not tried yet", (tag, outputs)
         assert outputs["solution"] == "correct", (tag, outputs)
         assert outputs["wrong"].startswith("Hint:") and WRONG_ANSWERS[tag][1] in outputs["wrong"], (tag, outputs)
         assert outputs["broken"].startswith("Not yet: your function raised NameError"), (tag, outputs)
+
+
+def test_each_check_says_not_tried_then_correct_then_hints(live_notebook):
+    """One test, so that under pytest-xdist the exercises share one worker and its kernel."""
+    assert_each_check_grades(exercise_runs(live_notebook))

@@ -10,6 +10,7 @@ Usage: python tools/student_version.py OUTPUT.ipynb
 """
 
 import ast
+import copy
 import hashlib
 import json
 import re
@@ -90,7 +91,7 @@ def with_fingerprints(source: str, cases) -> str:
 
 
 def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    values = expected_values(nbformat.from_dict(json.loads(json.dumps(nb))))
+    values = expected_values(copy.deepcopy(nb))
     cells = []
     for index, cell in enumerate(nb.cells):
         if cell.metadata.get("slideshow", {}).get("slide_type") == "notes":
