@@ -67,16 +67,15 @@ quick: $(INSTALLED)  ## a quick tier of the tests, to run between two edits; mak
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow" $(QUICK_TESTS)
 
 test-oldest: $(OLDEST_INSTALLED)  ## run every assert of the notebook (papermill) on the oldest supported TensorFlow and Keras
-	mkdir -p build
-	$(OLDEST)/bin/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/oldest.ipynb -p FIGURES_DIR build/oldest_images
+	mkdir -p build/oldest
+	$(OLDEST)/bin/papermill --no-progress-bar -k python3 --cwd build/oldest $(NOTEBOOK) build/oldest.ipynb
 	@$(OLDEST)/bin/python -c "import tensorflow as tf, keras; print('passed on TensorFlow', tf.__version__, 'with Keras', keras.__version__)"
 
 # The largest allowed work (benchmarks/slowest_corners.py times it): every check must hold there too.
 SLOWEST := -p NUM_EXAMPLES 50000 -p EPOCHS 2000 -p REPEATS 2000 -p BATCH_SIZE 100 -p MINIBATCH_EPOCHS 40
 test-slowest: $(INSTALLED)  ## run every assert of the notebook (papermill) at the slowest corner of the allowed space
-	mkdir -p build
-	$(BIN)/papermill --no-progress-bar -k python3 $(NOTEBOOK) build/slowest.ipynb $(SLOWEST) \
-		-p FIGURES_DIR build/slowest_images
+	mkdir -p build/slowest
+	$(BIN)/papermill --no-progress-bar -k python3 --cwd build/slowest $(NOTEBOOK) build/slowest.ipynb $(SLOWEST)
 
 $(OLDEST_INSTALLED): requirements-oldest.txt
 	$(call require_python,OLDEST_PYTHON,$(OLDEST_PYTHONS))

@@ -25,7 +25,7 @@ CORNERS = {  # every work limit at its largest, for a middling and for the large
 def papermill_command(parameters: dict[str, int], folder: str) -> list[str]:
     options = [item for name, value in parameters.items() for item in ("-p", name, str(value))]
     return [sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "python3", "--cwd", folder,
-            str(NOTEBOOK), str(Path(folder) / "out.ipynb"), *options, "-p", "FIGURES_DIR", "figures"]
+            str(NOTEBOOK), str(Path(folder) / "out.ipynb"), *options]
 
 
 def main() -> None:

@@ -13,17 +13,18 @@ import pytest
 from conftest import NOTEBOOK
 
 
-def notebook_function(name: str) -> Callable:
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        if cell.cell_type == "code" and f"def {name}(" in cell.source:
-            nodes = [node for node in ast.parse(cell.source).body if getattr(node, "name", None) == name]
-            namespace = {"np": np}
-            exec(compile(ast.Module(nodes, []), name, "exec"), namespace)  # noqa: S102 (its own code)
-            return namespace[name]
-    raise AssertionError(f"the notebook defines no {name}")
+def notebook_function(name: str, *helpers: str) -> Callable:
+    """The notebook's function `name`, defined with the helpers it calls and NumPy, and nothing else."""
+    namespace = {"np": np}
+    for wanted in (*helpers, name):
+        cell = next(c for c in nbformat.read(NOTEBOOK, as_version=4).cells
+                    if c.cell_type == "code" and f"def {wanted}(" in c.source)
+        nodes = [node for node in ast.parse(cell.source).body if getattr(node, "name", None) == wanted]
+        exec(compile(ast.Module(nodes, []), wanted, "exec"), namespace)  # noqa: S102 (its own code)
+    return namespace[name]
 
 
-check_close = notebook_function("check_close")
+check_close = notebook_function("check_close", "float32_tolerance")
 
 
 def test_equal_values_of_the_same_shape_pass(capsys):
