@@ -69,11 +69,22 @@ def launch(workers: int, arguments: list[str], folder: str | Path, deadline: flo
     """Run `workers` workers with `arguments` (plus --folder) until all end; return the chief's result.
 
     `ports` overrides the free ports picked for them, and `start` starts only these workers (the others
-    never arrive): both exist for tests of the failure paths.
+    never arrive): both exist for tests of the failure paths. Ports picked here were free a moment before
+    the workers bind them; if another process took one in between, the launch is tried again on new ports.
     """
-    folder = Path(folder)
+    for attempt in range(3):
+        try:
+            return launch_once(workers, arguments, Path(folder), deadline, grace, ports or free_ports(workers), start)
+        except LaunchError as error:
+            if ports is not None or "the port is busy" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def launch_once(workers: int, arguments: list[str], folder: Path, deadline: float, grace: float,
+                ports: list[int], start: list[int] | None) -> dict:
+    """One launch on these ports: see launch."""
     folder.mkdir(parents=True, exist_ok=True)
-    ports = ports or free_ports(workers)
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     started: dict[int, tuple[subprocess.Popen, Path]] = {}
     try:
