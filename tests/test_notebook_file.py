@@ -143,6 +143,23 @@ def test_part_one_fits_the_length_of_the_official_guide(notebook_json):
     assert "save_and_show" in "".join(part_one(notebook_json)[-2]["source"]), "Part 1 should end on its figure"
 
 
+def part_three(nb) -> list[dict]:
+    """The cells of Part 3, teaching notes left out."""
+    sources = ["".join(cell["source"]) for cell in nb["cells"]]
+    start = next(i for i, s in enumerate(sources) if 'id="grow-it"' in s)
+    end = next(i for i, s in enumerate(sources) if 'id="speed-and-scale"' in s)
+    return [c for c in nb["cells"][start:end] if c["metadata"].get("slideshow", {}).get("slide_type") != "notes"]
+
+
+def test_part_three_grew_by_at_most_a_quarter(notebook_json):
+    """Part 3 had 1,400 words and 258 lines of code before its rework; it may grow by a quarter."""
+    cells = part_three(notebook_json)
+    words = sum(markdown_words("".join(c["source"])) for c in cells if c["cell_type"] == "markdown")
+    lines = sum(code_lines("".join(c["source"])) for c in cells if c["cell_type"] == "code")
+    assert words <= 1750, f"Part 3 has {words} words of markdown; the budget is 1,750"
+    assert lines <= 322, f"Part 3 has {lines} lines of code; the budget is 322"
+
+
 def test_code_before_the_data_is_short(notebook_json):
     lines = 0
     for cell in code_cells(notebook_json):
