@@ -29,7 +29,7 @@ EXTREME = {"true-w": -1000.0, "true-b": 1000.0, "examples": 3, "x-mean": 1000.0,
 
 def arguments(epochs: int, data: dict | None = None, **extra) -> list[str]:
     options = {**(data or DATA), "epochs": epochs, **extra}
-    return [part for name, value in options.items() for part in (f"--{name.replace('_', '-')}", str(value))]
+    return [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]
 
 
 def alone(epochs: int, folder: Path, data: dict | None = None) -> dict:
@@ -41,11 +41,14 @@ def alone(epochs: int, folder: Path, data: dict | None = None) -> dict:
 
 
 def all_gone(pids: list[int]) -> bool:
-    """True when none of the processes exists any more (the launcher reaped them)."""
+    """True when none of the processes runs any more (reaped, or a zombie that its new parent has yet to reap)."""
     for pid in pids:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
+            continue
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
             continue
         return False
     return True
@@ -73,8 +76,19 @@ def test_workers_match_one_process(workers, one_process, tmp_path):
     started = time.perf_counter()
     result = launcher.launch(workers, arguments(20), tmp_path)
     print(f"\n{workers} workers: {time.perf_counter() - started:.1f} s wall")
-    assert result["workers"] == workers
+    assert (result["processes"], result["replicas"], result["covered"]) == (workers, workers, True)
     assert_same_run(result, one_process)
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_a_cluster_with_a_chief_task_matches_one_process(processes, one_process, tmp_path):
+    """A `chief` task and `worker` tasks, as Kubeflow writes them: one chief, and shares that cover every example."""
+    result = launcher.launch(processes, arguments(20), tmp_path, chief=True)
+    assert (result["processes"], result["replicas"], result["covered"]) == (processes, processes, True)
+    assert_same_run(result, one_process)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["arguments.json", "checkpoints", "result.json", "chief-0.log"]
+        + [f"worker-{index}.log" for index in range(processes - 1)]), "no scratch folder is left behind"
 
 
 def test_workers_match_one_process_at_the_edges_of_the_constants(tmp_path):
@@ -104,7 +118,7 @@ def test_a_busy_port_is_reported(tmp_path):
 
 
 def test_a_killed_worker_is_reported(tmp_path):
-    message, pids, seconds = failure(tmp_path, extra={"kill_worker": 1, "kill_at_epoch": 3})
+    message, pids, seconds = failure(tmp_path, extra={"signal_worker": 1, "signal_at_epoch": 3})
     print(f"\n{message} ({seconds:.1f} s)")
     assert "worker 1 (pid" in message and "was killed by SIGKILL" in message
     assert all_gone(pids)
@@ -125,7 +139,7 @@ def test_a_deadline_stops_every_worker(tmp_path):
 
 
 def test_a_relaunch_resumes_from_the_last_checkpoint(tmp_path):
-    message, pids, _ = failure(tmp_path / "lost", epochs=20, extra={"kill_worker": 1, "kill_at_epoch": 12})
+    message, pids, _ = failure(tmp_path / "lost", epochs=20, extra={"signal_worker": 1, "signal_at_epoch": 12})
     assert "was killed by SIGKILL" in message and all_gone(pids)
     resumed = launcher.launch(2, arguments(20), tmp_path / "lost")  # the same folder: the chief's checkpoints
     log = (tmp_path / "lost" / "worker-0.log").read_text()
@@ -134,3 +148,72 @@ def test_a_relaunch_resumes_from_the_last_checkpoint(tmp_path):
     assert len(resumed["losses"]) == 10  # epochs 11 to 20
     assert [resumed["W"], resumed["b"]] == [uninterrupted["W"], uninterrupted["b"]]
     assert resumed["losses"] == uninterrupted["losses"][10:]
+
+
+def test_sigterm_saves_every_process_at_one_step_and_a_relaunch_ends_where_a_straight_run_does(tmp_path):
+    """PreemptionCheckpointHandler: a SIGTERM to one process makes all save at the same epoch and exit; with
+    momentum the optimizer has state, so only a checkpoint that holds it resumes exactly."""
+    momentum = {**DATA, "momentum": 0.9}
+    with pytest.raises(launcher.Preempted) as raised:
+        launcher.launch(2, arguments(60, momentum, signal_worker=1, signal_at_epoch=20, signal="SIGTERM"),
+                        tmp_path / "run")
+    print(f"\n{raised.value}")
+    saved = [log.read_text().splitlines()[-1] for log in sorted((tmp_path / "run").glob("*.log"))]
+    epochs = {line.rsplit(" ", 1)[1] for line in saved}
+    assert all("preempted, saved at epoch" in line for line in saved) and len(epochs) == 1, saved
+    assert all_gone(raised.value.pids)
+    resumed = launcher.launch(2, arguments(60, momentum), tmp_path / "run")
+    straight = launcher.launch(2, arguments(60, momentum), tmp_path / "straight")
+    assert resumed["first_epoch"] == int(epochs.pop()) > 20
+    assert [resumed["W"], resumed["b"]] == [straight["W"], straight["b"]]
+    assert resumed["losses"] == straight["losses"][resumed["first_epoch"]:]
+
+
+def test_processes_that_restored_different_epochs_stop_with_a_clear_message(tmp_path):
+    """Hosts without shared storage: the chief finds its checkpoint, the worker finds none."""
+    launcher.launch(2, arguments(10), tmp_path, separate_folders=True)
+    with pytest.raises(launcher.LaunchError) as raised:
+        launcher.launch(2, arguments(20), tmp_path, separate_folders=True)
+    print(f"\n{raised.value}")
+    assert "the processes restored different epochs, [0, 10]" in str(raised.value)
+    assert all_gone(raised.value.pids)
+
+
+def test_a_folder_from_a_run_with_other_arguments_is_refused(tmp_path):
+    launcher.launch(2, arguments(5), tmp_path)
+    with pytest.raises(launcher.LaunchError, match="holds checkpoints of a run with other arguments"):
+        launcher.launch(2, arguments(5, {**DATA, "learning-rate": 0.05}), tmp_path)
+    assert launcher.launch(2, arguments(10), tmp_path)["first_epoch"] == 5, "more epochs may follow a resume"
+
+
+def test_local_processes_see_no_gpu():
+    environment = launcher.worker_environment({"worker": ["localhost:1"]}, ("worker", 0))
+    assert environment["CUDA_VISIBLE_DEVICES"] == "-1"
+    assert json.loads(environment["TF_CONFIG"])["task"] == {"type": "worker", "index": 0}
+
+
+def test_processes_exit_when_the_process_that_started_them_dies(tmp_path):
+    """A kernel killed by the system must not leave its workers training."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'multi_worker')!r}); import launcher; "
+            f"launcher.launch(2, {arguments(10**6)!r}, {str(tmp_path)!r}, deadline=600)")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        pids = wait_for_pids(tmp_path, 2, seconds=120)
+    finally:
+        parent.kill()
+        parent.wait()
+    end = time.monotonic() + 15
+    while not all_gone(pids) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert all_gone(pids), f"still running after their parent died: {pids}"
+
+
+def wait_for_pids(folder: Path, count: int, seconds: float) -> list[int]:
+    """The pids the processes print first, once each has also printed an epoch."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        logs = [log.read_text() for log in folder.glob("*.log")]
+        if len(logs) == count and all(" epoch " in text for text in logs):
+            return [int(text.split(": pid ", 1)[1].split()[0]) for text in logs]
+        time.sleep(0.2)
+    raise AssertionError(f"the processes did not start training within {seconds} s")

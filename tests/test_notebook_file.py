@@ -197,8 +197,13 @@ def test_multi_worker_files_are_the_ones_the_notebook_writes(notebook_json):
         if lines[:1] == ["%%capture"] and lines[1].startswith("%%writefile {SCRIPTS_DIR}/"):
             written[lines[1].rsplit("/", 1)[1]] = "\n".join(lines[2:]) + "\n"
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "multi_worker").glob("*.py")}
+    step = on_disk.pop("train_step.py")  # written from Part 3's functions, so each must stand in a cell as it is here
     assert written and sorted(written) == sorted(on_disk), (sorted(written), sorted(on_disk))
     assert all(written[name] == on_disk[name] for name in written), "multi_worker/ is out of date: run `make run`"
+    functions = ["def " + part.rstrip("\n") + "\n" for part in step.split("\n\n\ndef ")[1:]]
+    cells = ["".join(cell["source"]) for cell in code_cells(notebook_json)]
+    assert [name.split("(")[0] for name in functions] == ["def squared_errors", "def average_loss", "def make_train_step"]
+    assert all(any(function in cell for cell in cells) for function in functions), "train_step.py is out of date"
 
 
 def test_the_class_plan_follows_the_notebook(notebook_json):
