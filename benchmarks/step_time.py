@@ -1,9 +1,11 @@
 """Cost of one full-batch gradient-descent step for f(x) = x·W + b, as the data grow.
 
 Prints microseconds per step for an eager step, the same step under tf.function, the whole loop
-compiled into one graph, and a step through a Keras SGD optimizer (eager and compiled); each one's
-speed-up over the eager step; and the time of a whole fit, EPOCHS steps, next to NumPy's exact
-least-squares solve. Every timed run reads a value back, so queued work (on a GPU) is counted too.
+compiled into one graph, that loop compiled by XLA (jit_compile=True), and a step through a Keras SGD
+optimizer (eager and compiled), next to the floor: one NumPy pass over x and y (their dot product), the
+least a step that reads every example must do. Then each one's ratio to the floor and speed-up over the
+eager step, and the time of a whole fit, EPOCHS steps, next to NumPy's exact least-squares solve. Every
+timed run reads a value back, so queued work (on a GPU) is counted too.
 Not a test: numbers depend on the machine. Run: .venv/bin/python benchmarks/step_time.py
 """
 
@@ -49,6 +51,9 @@ def compiled_loop(x, y, W, b, learning_rate, steps):
         manual_step(x, y, W, b, learning_rate)
 
 
+xla_loop = tf.function(compiled_loop.python_function, jit_compile=True)  # compiles anew for every `steps`
+
+
 def make_keras_step(optimizer: tf.keras.optimizers.Optimizer) -> Callable:
     def keras_step(x, y, W, b):
         loss, grads = loss_and_grads(x, y, W, b)
@@ -58,20 +63,27 @@ def make_keras_step(optimizer: tf.keras.optimizers.Optimizer) -> Callable:
     return keras_step
 
 
-def seconds_per_step(run: Callable[[int], object], budget: float, repeats: int) -> float:
-    """Median time per step of run(steps), with steps chosen so one repeat takes about `budget` seconds.
+def seconds_per_step(run: Callable[[int], object], budget: float, repeats: int,
+                     steps: int | None = None) -> tuple[float, int]:
+    """Median time per step of run(steps), and steps: given, or doubled until one repeat takes `budget` seconds.
 
-    run returns a value that is read back (np.asarray) inside the timing.
+    run returns a value that is read back (np.asarray) inside the timing. Each count is run once untimed first,
+    so tracing and compiling (XLA compiles again for every new count) are not counted.
     """
-    def timed(steps: int) -> float:
+    def timed(count: int) -> float:
         start = time.perf_counter()
-        np.asarray(run(steps))
+        np.asarray(run(count))
         return time.perf_counter() - start
 
-    timed(1)  # warm-up: tracing and first-call costs are not counted
-    steps = max(2, int(budget / max(timed(1), 1e-6)))
-    timed(steps)
-    return statistics.median(timed(steps) / steps for _ in range(repeats))
+    if steps is None:
+        steps = 1
+        timed(steps)
+        while timed(steps) < budget:
+            steps *= 2
+            timed(steps)
+    else:
+        timed(steps)
+    return statistics.median(timed(steps) / steps for _ in range(repeats)), steps
 
 
 def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
@@ -92,19 +104,24 @@ def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
 
         return run
 
-    def whole_loop(steps: int) -> tf.Tensor:
-        compiled_loop(x, y, W, b, rate, tf.constant(steps))
-        return W.read_value()
+    def whole_loop(loop: Callable) -> Callable[[int], object]:
+        def run(steps: int) -> tf.Tensor:
+            loop(x, y, W, b, rate, tf.constant(steps))
+            return W.read_value()
 
-    return {
-        "eager": seconds_per_step(repeat(manual_step, x, y, W, b, rate), budget, repeats),
-        "tf.function": seconds_per_step(repeat(compiled_step, x, y, W, b, rate), budget, repeats),
-        "loop in graph": seconds_per_step(whole_loop, budget, repeats),
-        "Keras SGD eager": seconds_per_step(repeat(keras_eager, x, y, W, b), budget, repeats),
-        "Keras SGD tf.function": seconds_per_step(repeat(keras_compiled, x, y, W, b), budget, repeats),
-        "NumPy lstsq": seconds_per_step(lambda s: [np.linalg.lstsq(design, targets)[0] for _ in range(s)][-1],
-                                        budget, repeats),
-    }
+        return run
+
+    x_np, y_np = x.numpy(), y.numpy()
+    times = {"floor (NumPy x·y)": seconds_per_step(lambda s: [x_np @ y_np for _ in range(s)][-1], budget, repeats)[0]}
+    times["eager"], _ = seconds_per_step(repeat(manual_step, x, y, W, b, rate), budget, repeats)
+    times["tf.function"], _ = seconds_per_step(repeat(compiled_step, x, y, W, b, rate), budget, repeats)
+    times["loop in graph"], steps = seconds_per_step(whole_loop(compiled_loop), budget, repeats)
+    times["loop with XLA"], _ = seconds_per_step(whole_loop(xla_loop), budget, repeats, steps)
+    times["Keras SGD eager"], _ = seconds_per_step(repeat(keras_eager, x, y, W, b), budget, repeats)
+    times["Keras SGD tf.function"], _ = seconds_per_step(repeat(keras_compiled, x, y, W, b), budget, repeats)
+    times["NumPy lstsq"], _ = seconds_per_step(lambda s: [np.linalg.lstsq(design, targets)[0] for _ in range(s)][-1],
+                                               budget, repeats)
+    return times
 
 
 def main() -> None:
@@ -116,22 +133,27 @@ def main() -> None:
 
     results = {n: measure(n, args.budget, args.repeats) for n in args.sizes}
     fits = {n: row.pop("NumPy lstsq") for n, row in results.items()}
+    floors = {n: row.pop("floor (NumPy x·y)") for n, row in results.items()}
     names = list(next(iter(results.values())))
     print(f"TensorFlow {tf.__version__}, NumPy {np.__version__}, {os.cpu_count()} CPUs; "
           f"median of {args.repeats} repeats\n")
-    print("µs per step")
-    print(f"{'N':>10}" + "".join(f"{name:>25}" for name in names))
+    print("µs per step; the floor is one NumPy pass over x and y (x·y)")
+    print(f"{'N':>10}{'floor':>12}" + "".join(f"{name:>23}" for name in names))
     for n, row in results.items():
-        print(f"{n:>10,}" + "".join(f"{row[name] * 1e6:>25,.1f}" for name in names))
+        print(f"{n:>10,}{floors[n] * 1e6:>12,.2f}" + "".join(f"{row[name] * 1e6:>23,.2f}" for name in names))
+    print("\ntimes the floor (lower is better; 1 would be one pass over the data per step)")
+    print(f"{'N':>10}" + "".join(f"{name:>23}" for name in names))
+    for n, row in results.items():
+        print(f"{n:>10,}" + "".join(f"{row[name] / floors[n]:>22.1f}×" for name in names))
     print("\nspeed-up over the eager step (higher is faster)")
-    print(f"{'N':>10}" + "".join(f"{name:>25}" for name in names[1:]))
+    print(f"{'N':>10}" + "".join(f"{name:>23}" for name in names[1:]))
     for n, row in results.items():
-        print(f"{n:>10,}" + "".join(f"{row['eager'] / row[name]:>24.1f}×" for name in names[1:]))
+        print(f"{n:>10,}" + "".join(f"{row['eager'] / row[name]:>22.1f}×" for name in names[1:]))
     print(f"\nms for a whole fit: {EPOCHS} steps, or one exact least-squares solve")
-    print(f"{'N':>10}{'eager':>14}{'loop in graph':>16}{'NumPy lstsq':>14}")
+    print(f"{'N':>10}{'eager':>14}{'loop in graph':>16}{'loop with XLA':>16}{'NumPy lstsq':>14}")
     for n, row in results.items():
         print(f"{n:>10,}{row['eager'] * EPOCHS * 1e3:>14.2f}{row['loop in graph'] * EPOCHS * 1e3:>16.2f}"
-              f"{fits[n] * 1e3:>14.2f}")
+              f"{row['loop with XLA'] * EPOCHS * 1e3:>16.2f}{fits[n] * 1e3:>14.2f}")
 
 
 if __name__ == "__main__":
