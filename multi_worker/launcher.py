@@ -7,7 +7,8 @@ a Chief replica is declared. On failure (a port already taken, a process that ex
 passed) every process this call started is stopped, SIGTERM first and SIGKILL after a grace period, and
 LaunchError says which and why; its `pids` are the processes it started, all gone by then. After a SIGTERM, the
 processes save a checkpoint at the same step and exit: Preempted says so, and launching again with the same
-folder resumes there. The processes listen on localhost only, and exit if the process that started them dies.
+folder resumes there. The processes exit if the process that started them dies. They reach each other at localhost,
+but TensorFlow's gRPC servers listen on every interface of the machine: keep the ports closed to other machines.
 """
 
 import json
@@ -38,7 +39,7 @@ def free_ports(count: int) -> list[int]:
     """Ports that were free a moment ago (the operating system picks them)."""
     sockets = [socket.socket() for _ in range(count)]
     for sock in sockets:
-        sock.bind(("localhost", 0))
+        sock.bind(("", 0))  # every interface, as TensorFlow's servers bind
     ports = [sock.getsockname()[1] for sock in sockets]
     for sock in sockets:
         sock.close()
