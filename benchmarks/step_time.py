@@ -51,7 +51,13 @@ def compiled_loop(x, y, W, b, learning_rate, steps):
         manual_step(x, y, W, b, learning_rate)
 
 
-xla_loop = tf.function(compiled_loop.python_function, jit_compile=True)  # compiles anew for every `steps`
+@tf.function(jit_compile=True)
+def xla_loop(x, y, W, b, learning_rate, steps):
+    """The same loop for XLA: `while`, since XLA fixes tf.range's arguments and would compile again for each count."""
+    step = tf.constant(0)
+    while step < steps:
+        manual_step(x, y, W, b, learning_rate)
+        step += 1
 
 
 def make_keras_step(optimizer: tf.keras.optimizers.Optimizer) -> Callable:
@@ -63,27 +69,23 @@ def make_keras_step(optimizer: tf.keras.optimizers.Optimizer) -> Callable:
     return keras_step
 
 
-def seconds_per_step(run: Callable[[int], object], budget: float, repeats: int,
-                     steps: int | None = None) -> tuple[float, int]:
-    """Median time per step of run(steps), and steps: given, or doubled until one repeat takes `budget` seconds.
+def seconds_per_step(run: Callable[[int], object], budget: float, repeats: int) -> float:
+    """Median time per step of run(steps), with steps doubled until one repeat takes `budget` seconds.
 
     run returns a value that is read back (np.asarray) inside the timing. Each count is run once untimed first,
-    so tracing and compiling (XLA compiles again for every new count) are not counted.
+    so tracing and compiling are not counted.
     """
     def timed(count: int) -> float:
         start = time.perf_counter()
         np.asarray(run(count))
         return time.perf_counter() - start
 
-    if steps is None:
-        steps = 1
+    steps = 1
+    timed(steps)
+    while timed(steps) < budget:
+        steps *= 2
         timed(steps)
-        while timed(steps) < budget:
-            steps *= 2
-            timed(steps)
-    else:
-        timed(steps)
-    return statistics.median(timed(steps) / steps for _ in range(repeats)), steps
+    return statistics.median(timed(steps) / steps for _ in range(repeats))
 
 
 def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
@@ -112,14 +114,14 @@ def measure(n: int, budget: float, repeats: int) -> dict[str, float]:
         return run
 
     x_np, y_np = x.numpy(), y.numpy()
-    times = {"floor (NumPy x·y)": seconds_per_step(lambda s: [x_np @ y_np for _ in range(s)][-1], budget, repeats)[0]}
-    times["eager"], _ = seconds_per_step(repeat(manual_step, x, y, W, b, rate), budget, repeats)
-    times["tf.function"], _ = seconds_per_step(repeat(compiled_step, x, y, W, b, rate), budget, repeats)
-    times["loop in graph"], steps = seconds_per_step(whole_loop(compiled_loop), budget, repeats)
-    times["loop with XLA"], _ = seconds_per_step(whole_loop(xla_loop), budget, repeats, steps)
-    times["Keras SGD eager"], _ = seconds_per_step(repeat(keras_eager, x, y, W, b), budget, repeats)
-    times["Keras SGD tf.function"], _ = seconds_per_step(repeat(keras_compiled, x, y, W, b), budget, repeats)
-    times["NumPy lstsq"], _ = seconds_per_step(lambda s: [np.linalg.lstsq(design, targets)[0] for _ in range(s)][-1],
+    times = {"floor (NumPy x·y)": seconds_per_step(lambda s: [x_np @ y_np for _ in range(s)][-1], budget, repeats)}
+    times["eager"] = seconds_per_step(repeat(manual_step, x, y, W, b, rate), budget, repeats)
+    times["tf.function"] = seconds_per_step(repeat(compiled_step, x, y, W, b, rate), budget, repeats)
+    times["loop in graph"] = seconds_per_step(whole_loop(compiled_loop), budget, repeats)
+    times["loop with XLA"] = seconds_per_step(whole_loop(xla_loop), budget, repeats)
+    times["Keras SGD eager"] = seconds_per_step(repeat(keras_eager, x, y, W, b), budget, repeats)
+    times["Keras SGD tf.function"] = seconds_per_step(repeat(keras_compiled, x, y, W, b), budget, repeats)
+    times["NumPy lstsq"] = seconds_per_step(lambda s: [np.linalg.lstsq(design, targets)[0] for _ in range(s)][-1],
                                                budget, repeats)
     return times
 
