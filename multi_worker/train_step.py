@@ -13,7 +13,8 @@ def squared_errors(y, y_pred):
 def average_loss(model, x, y, loss_fn=squared_errors, global_batch_size=None, training=False):
     """loss_fn's per-example losses averaged over the global batch, plus the model's penalties, counted once."""
     if global_batch_size is None:  # count the examples on every replica: right for a short last batch too
-        global_batch_size = tf.distribute.get_replica_context().all_reduce("sum", tf.shape(y)[0])
+        examples = tf.distribute.get_replica_context().all_reduce("SUM", tf.cast(tf.shape(y)[0], tf.float32))
+        global_batch_size = tf.cast(examples, tf.int64)  # summed as a float: GPU collectives refuse int32
     loss = tf.nn.compute_average_loss(loss_fn(y, model(x, training=training)), global_batch_size=global_batch_size)
     if getattr(model, "losses", None):  # a tf.Module has no losses
         loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))

@@ -202,7 +202,7 @@ def test_multi_worker_files_are_the_ones_the_notebook_writes(notebook_json):
     step = on_disk.pop("train_step.py")  # written from Part 3's functions, so each must stand in a cell as it is here
     assert written and sorted(written) == sorted(on_disk), (sorted(written), sorted(on_disk))
     assert all(written[name] == on_disk[name] for name in written), "multi_worker/ is out of date: run `make run`"
-    functions = ["def " + part.rstrip("\n") + "\n" for part in step.split("\n\n\ndef ")[1:]]
+    functions = ["def " + part.rstrip("\n") for part in step.split("\n\n\ndef ")[1:]]  # a cell may end with one
     cells = ["".join(cell["source"]) for cell in code_cells(notebook_json)]
     assert [name.split("(")[0] for name in functions] == ["def squared_errors", "def average_loss", "def make_train_step"]
     assert all(any(function in cell for cell in cells) for function in functions), "train_step.py is out of date"
