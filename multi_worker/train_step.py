@@ -7,14 +7,14 @@ def squared_errors(y, y_pred):
     """The squared error of each example; refuses shapes that would broadcast."""
     if y.shape != y_pred.shape:
         raise ValueError(f"y has shape {y.shape} but y_pred has {y_pred.shape}; they would broadcast.")
-    return tf.square(y - y_pred)
+    return tf.square(y - tf.cast(y_pred, y.dtype))  # a float16 prediction (mixed precision) in y's float32
 
 
 def average_loss(model, x, y, loss_fn=squared_errors, global_batch_size=None, training=False):
     """loss_fn's per-example losses averaged over the global batch, plus the model's penalties, counted once."""
-    if global_batch_size is None:  # count the examples on every replica: right for a short last batch too
+    if global_batch_size is None:  # count every replica's examples: each batch's own mean, even a short one
         examples = tf.distribute.get_replica_context().all_reduce("SUM", tf.cast(tf.shape(y)[0], tf.float32))
-        global_batch_size = tf.cast(examples, tf.int64)  # summed as a float: GPU collectives refuse int32
+        global_batch_size = tf.cast(examples, tf.int64)  # summed as a float, which every all-reduce accepts
     loss = tf.nn.compute_average_loss(loss_fn(y, model(x, training=training)), global_batch_size=global_batch_size)
     if getattr(model, "losses", None):  # a tf.Module has no losses
         loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
@@ -26,7 +26,8 @@ def make_train_step(model, optimizer, loss_fn=squared_errors, global_batch_size=
     def train_step(x, y):
         with tf.GradientTape() as tape:
             loss = average_loss(model, x, y, loss_fn, global_batch_size, training=True)
-        optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+            scaled = optimizer.scale_loss(loss)  # times the loss scale under mixed precision (Part 4), else the loss
+        optimizer.apply(tape.gradient(scaled, model.trainable_variables), model.trainable_variables)
         return loss
 
     return train_step
