@@ -8,6 +8,7 @@ cell runs again, with figures drawn but not saved. Under pytest-xdist each worke
 
 import ast
 import math
+import numbers
 import random
 import re
 import time
@@ -50,7 +51,7 @@ def check_parameters():
                       if isinstance(node, ast.Import) or getattr(node, "name", None) == "check_parameters"
                       or isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "LIMITS"]
     assert any(getattr(node, "name", None) == "check_parameters" for node in nodes), "no check_parameters"
-    namespace: dict[str, Any] = {"np": np}
+    namespace: dict[str, Any] = {"np": np, "numbers": numbers}  # what the Setup cell imports
     exec(compile(ast.Module(nodes, []), "check_parameters", "exec"), namespace)  # noqa: S102 (its own code)
     return namespace["check_parameters"]
 
