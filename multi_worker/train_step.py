@@ -11,7 +11,7 @@ def squared_errors(y, y_pred):
 
 
 def average_loss(model, x, y, loss_fn=squared_errors, global_batch_size=None, training=False):
-    """loss_fn's per-example losses averaged over the global batch, plus the model's penalties, counted once."""
+    """In each replica, or with no strategy: loss_fn's losses averaged over the global batch, plus penalties."""
     if global_batch_size is None:  # count every replica's examples: each batch's own mean, even a short one
         examples = tf.distribute.get_replica_context().all_reduce("SUM", tf.cast(tf.shape(y)[0], tf.float32))
         global_batch_size = tf.cast(examples, tf.int64)  # summed as a float, which every all-reduce accepts
