@@ -280,7 +280,8 @@ def test_every_assert_holds_inside_the_allowed_space(parameter_kernel, name):
     if failure is not None:
         index, error = failure
         pytest.fail(f"cell {index} failed with {parameters}:\n{error['ename']}: {error['evalue']}")
-    stopped = ("Training diverged",)  # the guard's
+    stopped = ("Training diverged",  # the guard's
+               "LossScaleOptimizer   : kernel")  # Part 4's overflow on fixed data, which the cell asserts is infinite
     results = [line for line in printed.splitlines() if not any(words in line for words in stopped)]
     silent = [line for line in results if re.search(r"\b(nan|inf)\b", line, flags=re.IGNORECASE)]
     assert not silent, f"results that are not numbers, with no check stopping them, with {parameters}: {silent}"
