@@ -20,7 +20,7 @@ import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the notebook: the same numbers every run ("1", oneDNN, may run faster)
 
 import keras  # after the settings above
 import tensorflow as tf
@@ -94,9 +94,14 @@ def main() -> None:
     x_n, y = notebook_data(args)
     every = tf.range(args.examples)
 
+    devices = [None] if alone else strategy.extended.worker_devices  # one replica on each device of this process
+
     def share(values):  # replica r of R: every R-th value from r, for all the replicas of the cluster
-        return strategy.experimental_distribute_values_from_function(
-            lambda context: values[context.replica_id_in_sync_group::context.num_replicas_in_sync])
+        def on_its_device(context):  # copied to the replica's device once, not at every step
+            with tf.device(devices[context.replica_id_in_sync_group % len(devices)]):  # r's place in this process
+                return tf.identity(values[context.replica_id_in_sync_group::context.num_replicas_in_sync])
+
+        return strategy.experimental_distribute_values_from_function(on_its_device)
 
     x_shares, y_shares = share(x_n), share(y)
     covered = sorted(strategy.gather(share(every), axis=0).numpy().tolist()) == list(range(args.examples))
