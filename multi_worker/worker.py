@@ -13,7 +13,6 @@ Without TF_CONFIG it trains alone, on all the data.
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -64,6 +63,12 @@ def notebook_data(args: argparse.Namespace) -> tuple[tf.Tensor, tf.Tensor]:
     y = args.true_w * x + args.true_b + noise
     x_mean, x_std = float(tf.reduce_mean(x)), float(tf.math.reduce_std(x))
     return (x - x_mean) / x_std, y
+
+
+def remove(folder: str) -> None:
+    """Delete a folder if it is there, on local disk or on storage that tf.io.gfile reaches (gs://...)."""
+    if tf.io.gfile.exists(folder):
+        tf.io.gfile.rmtree(folder)
 
 
 def exit_when_orphaned(parent: int) -> None:
@@ -150,16 +155,16 @@ def main() -> None:
         print(f"{task}: epoch {int(epoch.numpy())} loss {losses[-1]:.6f}", flush=True)
         if int(epoch.numpy()) % args.checkpoint_every == 0 or int(epoch.numpy()) == args.epochs:
             manager.save(checkpoint_number=int(epoch.numpy()))
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove(scratch)
         if index == args.signal_worker and int(epoch.numpy()) == args.signal_at_epoch:
             os.kill(os.getpid(), signal.Signals[args.signal])
     if not is_chief:  # PreemptionCheckpointHandler's folder for this process's saves
-        shutil.rmtree(os.path.join(args.folder, f"workertemp_{resolver.task_id}"), ignore_errors=True)
+        remove(os.path.join(args.folder, f"workertemp_{resolver.task_id}"))
     if is_chief:
         result = {"W": float(line.W.numpy()), "b": float(line.b.numpy()), "losses": losses, "first_epoch": first,
                   "processes": len(jobs.get("chief", [])) + len(jobs.get("worker", [])) or 1,
                   "replicas": strategy.num_replicas_in_sync, "covered": covered}
-        with open(os.path.join(args.folder, "result.json"), "w", encoding="utf-8") as file:
+        with tf.io.gfile.GFile(os.path.join(args.folder, "result.json"), "w") as file:
             json.dump(result, file)
 
 
