@@ -103,7 +103,8 @@ def main() -> None:
 
     def share(values):  # replica r of R: every R-th value from r, for all the replicas of the cluster
         def on_its_device(context):  # copied to the replica's device once, not at every step
-            with tf.device(devices[context.replica_id_in_sync_group % len(devices)]):  # r's place in this process
+            # TensorFlow numbers worker w's k-th replica w·len(devices) + k: the same device count on every worker
+            with tf.device(devices[context.replica_id_in_sync_group % len(devices)]):
                 return tf.identity(values[context.replica_id_in_sync_group::context.num_replicas_in_sync])
 
         return strategy.experimental_distribute_values_from_function(on_its_device)
