@@ -139,7 +139,7 @@ def main() -> None:
     if first:
         print(f"{task}: resumed from epoch {first}", flush=True)
     scratch = os.path.join(args.folder, f"scratch-{index}")  # every process saves; only the chief's copy is kept
-    # not passed to the handler, which would then restore from it too: the others would read their own scratch
+    # not given to the handler: it would restore from it too, and each non-chief process from its own scratch
     manager = tf.train.CheckpointManager(checkpoint, folder if is_chief else scratch, max_to_keep=1)
 
     replica_step = make_train_step(line, optimizer, global_batch_size=args.examples)
