@@ -19,7 +19,7 @@ import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the notebook: the same numbers every run ("1", oneDNN, may run faster)
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the notebook's exact numbers; "1" (oneDNN) may be faster
 
 import keras  # after the settings above
 import tensorflow as tf
