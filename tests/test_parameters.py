@@ -297,7 +297,7 @@ def test_the_trained_line_check_fails_for_a_model_that_never_moved(parameter_ker
     """With one epoch, parameters put back to 0 must fail the check (an allowance of what is left let them pass)."""
     check = code_cell_with("training stands where least squares")
     assert run_with(parameter_kernel, defaults_with(EPOCHS=1), until=check)[0] is None
-    parameter_kernel.execute("W.assign(0.0)\nb.assign(0.0)")
+    parameter_kernel.execute("W_n.assign(0.0)\nb_n.assign(0.0)")
     errors = [o for o in parameter_kernel.execute(notebook_cells()[check].source).outputs if o["output_type"] == "error"]
     assert errors and errors[0]["ename"] == "AssertionError", "the check let an untrained model pass"
 
@@ -313,7 +313,7 @@ def test_a_rate_that_is_not_positive_gets_its_own_words(parameter_kernel):
     check = code_cell_with("check_not_diverging(losses, LEARNING_RATE)")
     assert run_with(parameter_kernel, defaults_with(), until=check)[0] is None
     parameter_kernel.execute("LEARNING_RATE = -1")
-    loop = code_cell_with("W.assign_sub(LEARNING_RATE * dW)")
+    loop = code_cell_with("W_n.assign_sub(LEARNING_RATE * dW)")
     ran = parameter_kernel.execute(notebook_cells()[loop].source + "\n" + notebook_cells()[check].source)
     errors = [o for o in ran.outputs if o["output_type"] == "error"]
     assert errors and "The learning rate -1 is not positive" in errors[0]["evalue"], errors
