@@ -144,7 +144,10 @@ def test_part_one_fits_the_length_of_the_official_guide(notebook_json):
     words, lines = words_and_lines(part_one(notebook_json))
     assert words <= 1000, f"Part 1 has {words} words of markdown; the budget is 1,000"
     assert lines <= 150, f"Part 1 has {lines} lines of code; the budget is 150"
-    assert "save_and_show" in "".join(part_one(notebook_json)[-2]["source"]), "Part 1 should end on its figure"
+    sources = ["".join(c["source"]) for c in part_one(notebook_json) if c["cell_type"] == "code"]
+    trained, checked, plotted = (next(i for i, s in enumerate(sources) if key in s)
+                                 for key in ("assign_sub", "np.polyfit", 'save_and_show(fig, "trained"'))
+    assert trained < checked < plotted, "Part 1 should train, then check against least squares, then plot (the whole game)"
 
 
 def part_three(nb) -> list[dict]:
