@@ -145,8 +145,10 @@ def test_part_one_fits_the_length_of_the_official_guide(notebook_json):
     assert words <= 1000, f"Part 1 has {words} words of markdown; the budget is 1,000"
     assert lines <= 150, f"Part 1 has {lines} lines of code; the budget is 150"
     sources = ["".join(c["source"]) for c in part_one(notebook_json) if c["cell_type"] == "code"]
-    trained, checked, plotted = (next(i for i, s in enumerate(sources) if key in s)
-                                 for key in ("assign_sub", "np.polyfit", 'save_and_show(fig, "trained"'))
+    keys = ("assign_sub", "np.polyfit", 'save_and_show(fig, "trained"')
+    first = {key: [i for i, s in enumerate(sources) if key in s][:1] for key in keys}
+    assert all(first.values()), f"Part 1 should hold code with each of {keys}; missing: {[k for k in keys if not first[k]]}"
+    trained, checked, plotted = (first[key][0] for key in keys)
     assert trained < checked < plotted, "Part 1 should train, then check against least squares, then plot (the whole game)"
 
 
