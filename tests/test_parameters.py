@@ -3,7 +3,8 @@
 Bad values run the notebook's own `check_parameters` in-process. Parameter sets inside the space
 (edges and the corners of the work limits, then random draws with a fixed seed) each run as a test in a
 kernel that has run the imports: the set replaces the constants, then every code cell after the parameters
-cell runs again, with figures drawn but not saved. Under pytest-xdist each worker has its own kernel.
+cell (the imports included, which cost nothing the second time) runs again, with figures drawn but not
+saved. Under pytest-xdist each worker has its own kernel.
 """
 
 import ast
@@ -128,8 +129,11 @@ def test_numbers_of_every_type_are_accepted_and_come_back_as_python_numbers():
 
 
 def test_the_check_runs_right_after_the_parameters():
+    """Between the constants and their check stand only the imports and LIMITS: no cell uses a constant unchecked."""
     cells = notebook_cells()
-    limits, check = [c for c in cells[parameters_index(cells) + 1:] if c.cell_type == "code"][:2]
+    imports, limits, check = [c for c in cells[parameters_index(cells) + 1:] if c.cell_type == "code"][:3]
+    assert "import tensorflow as tf" in imports.source, "the imports should follow the parameters"
+    assert not [name for name in defaults() if re.search(rf"\b{name}\b", imports.source)], "the imports use a constant"
     assert "LIMITS = {" in limits.source and "check_parameters(globals())" in check.source
 
 
@@ -258,12 +262,11 @@ def code_cell_with(text: str) -> int:
 
 @pytest.fixture(scope="session")
 def parameter_kernel(tmp_path_factory):
-    """A kernel that has run the cells before the parameters cell: the imports, and nothing else."""
+    """A kernel that has run the imports cell (the first code cell after the parameters), and nothing else."""
     with notebook_kernel(tmp_path_factory.mktemp("parameters")) as kernel:
-        for index, cell in kernel.code_cells():
-            if index >= parameters_index(kernel.nb.cells):
-                break
-            kernel.client.execute_cell(cell, index)
+        start = parameters_index(kernel.nb.cells)
+        index, cell = next((i, c) for i, c in kernel.code_cells() if i > start)
+        kernel.client.execute_cell(cell, index)
         yield kernel
 
 
