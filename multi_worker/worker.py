@@ -61,8 +61,8 @@ def notebook_data(args: argparse.Namespace) -> tuple[tf.Tensor, tf.Tensor]:
     x = tf.random.stateless_normal([args.examples], seed=[args.seed, 1], mean=args.x_mean, stddev=args.x_std)
     noise = tf.random.stateless_normal([args.examples], seed=[args.seed, 2], stddev=args.noise_std)
     y = args.true_w * x + args.true_b + noise
-    x_mean, x_std = float(tf.reduce_mean(x)), float(tf.math.reduce_std(x))
-    return (x - x_mean) / x_std, y
+    mu, sigma = float(tf.reduce_mean(x)), float(tf.math.reduce_std(x))
+    return (x - mu) / sigma, y
 
 
 def remove(folder: str) -> None:
